@@ -1,0 +1,36 @@
+# Newcomer entry points. Each target builds what it needs in .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test unit functional lint genconfig venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt test-requirements.txt setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt -r test-requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## demo: create and delete an instance end to end on embedded defaults
+demo: $(STAMP)
+	$(VENV)/bin/mogan-valence demo
+
+## test: every test, with the database and broker servers this machine has
+test: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py -- $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+genconfig: $(STAMP)
+	$(VENV)/bin/oslo-config-generator --config-file etc/mogan-valence/config-generator.conf
+
+clean:
+	rm -rf $(VENV) .test-services .pytest_cache

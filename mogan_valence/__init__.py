@@ -1,0 +1,1 @@
+"""mogan-valence: a Mogan-compatible engine that composes servers on demand."""

@@ -1,0 +1,90 @@
+"""The [engine] group: how the engine runs flows and waits on Ironic."""
+
+import socket
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("engine", title="Engine options")
+
+opts = [
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<hostname>",
+        help="Name of this engine on the message bus. RPC clients address "
+        "this name, so every client of one engine must use the same value.",
+    ),
+    cfg.StrOpt(
+        "topic",
+        default="mogan-valence-engine",
+        help="Message bus topic the engine listens on.",
+    ),
+    cfg.IntOpt(
+        "workers_pool_size",
+        default=64,
+        min=1,
+        help="Number of create and delete operations one engine runs at "
+        "once. Further requests wait for a free worker. Each worker is a "
+        "native thread that mostly waits on Ironic and Valence.",
+    ),
+    cfg.ListOpt(
+        "enabled_extensions",
+        default=[],
+        help="Engine extensions to load from the 'mogan.engine.extensions' "
+        "entry point namespace, for example 'valence'. An extension that is "
+        "listed but cannot be loaded stops the engine at start.",
+    ),
+    cfg.IntOpt(
+        "schedule_max_attempts",
+        default=3,
+        min=1,
+        help="How many nodes one create may try before the instance goes to "
+        "ERROR. 1 disables rescheduling after a failed deploy.",
+    ),
+    cfg.IntOpt(
+        "enroll_timeout",
+        default=600,
+        min=1,
+        help="Seconds to wait for an enrolled node to become available "
+        "(manage, then provide) before giving up.",
+    ),
+    cfg.IntOpt(
+        "deploy_timeout",
+        default=3600,
+        min=1,
+        help="Seconds to wait for a node to reach 'active' after deploy "
+        "starts before the create fails.",
+    ),
+    cfg.IntOpt(
+        "undeploy_timeout",
+        default=1800,
+        min=1,
+        help="Seconds to wait for a node to be torn down (including cleaning, "
+        "when Ironic runs it) before the delete fails.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval_min",
+        default=0.2,
+        min=0.01,
+        help="First interval, in seconds, between two polls of a resource "
+        "that is changing state. Later intervals grow towards "
+        "poll_interval_max.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval_max",
+        default=5.0,
+        min=0.01,
+        help="Longest interval, in seconds, between two polls of a resource "
+        "that is changing state. Caps the request rate of every waiting "
+        "operation.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts() -> list[cfg.Opt]:
+    return opts

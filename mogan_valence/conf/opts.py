@@ -1,0 +1,24 @@
+"""Option listing for oslo-config-generator and its defaults hook."""
+
+from oslo_config import cfg
+
+from mogan_valence.conf import database
+from mogan_valence.conf import default
+from mogan_valence.conf import engine
+from mogan_valence.conf import ironic
+from mogan_valence.conf import valence
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Every option this service owns, grouped (entry point oslo.config.opts)."""
+    return [
+        ("DEFAULT", default.list_opts()),
+        (engine.GROUP, engine.list_opts()),
+        (ironic.GROUP, ironic.list_opts()),
+        (valence.GROUP, valence.list_opts()),
+    ]
+
+
+def update_opt_defaults() -> None:
+    """Defaults this service sets on library options (oslo.config.opts.defaults)."""
+    database.set_sample_defaults()

@@ -1,0 +1,141 @@
+"""The [valence] group: the Valence API and how composed nodes are enrolled."""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    "valence",
+    title="Valence options",
+    help="Where Valence is, how to talk to it, and how the nodes it composes "
+    "are enrolled into Ironic. Valence itself has no authentication; the "
+    "Keystone options below are for deployments that front it with Keystone.",
+)
+
+ENROLL_DRIVERS = ("redfish", "fake-hardware")
+
+opts = [
+    cfg.URIOpt(
+        "url",
+        default="http://127.0.0.1:8181",
+        schemes=["http", "https"],
+        help="Base URL of the Valence API (without the /v1 suffix).",
+    ),
+    cfg.FloatOpt(
+        "connect_timeout",
+        default=10.0,
+        min=0.1,
+        help="Seconds to wait for a TCP connection to Valence.",
+    ),
+    cfg.FloatOpt(
+        "read_timeout",
+        default=120.0,
+        min=0.1,
+        help="Seconds to wait for Valence to answer a request. Composing "
+        "talks to the pod manager synchronously, so keep this generous.",
+    ),
+    cfg.IntOpt(
+        "retries",
+        default=3,
+        min=0,
+        help="How many times a safe request (GET, DELETE) is retried after a "
+        "connection error or HTTP 503. A compose is never retried blindly: "
+        "when its outcome is unknown the node is looked up by name.",
+    ),
+    cfg.FloatOpt(
+        "retry_interval",
+        default=1.0,
+        min=0.0,
+        help="Seconds before the first retry; each further retry waits twice as long.",
+    ),
+    cfg.StrOpt(
+        "podm_id",
+        help="UUID of the Valence pod manager to compose from, unless a "
+        "flavor's composition names one. Required for composed flavors "
+        "that do not name a pod manager.",
+    ),
+    cfg.StrOpt(
+        "resource_class",
+        default="baremetal-composed",
+        help="Ironic resource class given to composed nodes. Keep it distinct "
+        "from the classes of pre-set nodes so that regular scheduling never "
+        "lands on a node composed for someone else.",
+    ),
+    cfg.BoolOpt(
+        "compose_on_no_valid_node",
+        default=False,
+        help="When a flavor has both resources and a composition and "
+        "scheduling finds no existing node on its last attempt, compose a "
+        "node instead of failing with 'no valid node'.",
+    ),
+    cfg.StrOpt(
+        "enroll_driver",
+        default="redfish",
+        choices=[
+            (
+                "redfish",
+                "Manage the composed system through the pod "
+                "manager's Redfish service (production).",
+            ),
+            (
+                "fake-hardware",
+                "Ironic's fake hardware type: no BMC is contacted (tests and demos).",
+            ),
+        ],
+        help="Ironic hardware type for enrolled composed nodes.",
+    ),
+    cfg.StrOpt(
+        "redfish_address",
+        help="Redfish service (pod manager) URL put into each enrolled node's "
+        "driver_info as redfish_address. Required with the redfish driver.",
+    ),
+    cfg.StrOpt(
+        "redfish_username",
+        help="User name for the Redfish service of composed nodes.",
+    ),
+    cfg.StrOpt(
+        "redfish_password",
+        secret=True,
+        help="Password for the Redfish service of composed nodes. Stored in "
+        "Ironic's driver_info; never logged.",
+    ),
+    cfg.StrOpt(
+        "redfish_verify_ca",
+        default="True",
+        help="Either a boolean ('True', 'False') telling Ironic whether to "
+        "verify the Redfish service's TLS certificate, or a path to a CA "
+        "bundle to verify it with.",
+    ),
+    cfg.StrOpt(
+        "redfish_auth_type",
+        default="basic",
+        choices=["basic", "session", "auto"],
+        help="Redfish authentication Ironic uses for composed nodes.",
+    ),
+    cfg.StrOpt(
+        "deploy_interface",
+        default="ramdisk",
+        help="Ironic deploy interface for enrolled composed nodes.",
+    ),
+    cfg.StrOpt(
+        "boot_interface",
+        default="redfish-virtual-media",
+        help="Ironic boot interface for enrolled composed nodes with the "
+        "redfish driver.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP.name)
+    ks_loading.register_auth_conf_options(conf, GROUP.name)
+
+
+def list_opts() -> list[cfg.Opt]:
+    return (
+        opts
+        + ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()
+        + ks_loading.get_auth_plugin_conf_options("password")
+    )

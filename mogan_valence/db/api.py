@@ -1,0 +1,264 @@
+"""Database access functions.
+
+Every function opens its own transaction through oslo.db's enginefacade and
+returns model rows detached from the session; callers (the object layer)
+copy them into versioned objects. Nothing above ``objects/`` calls this module.
+"""
+
+from typing import Any
+
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.db import models
+
+_context_manager = enginefacade.transaction_context()
+
+
+def get_engine():
+    return _context_manager.writer.get_engine()
+
+
+def configure(connection: str | None = None) -> None:
+    """Point the facade at a database before first use (tests, demo)."""
+    if connection is not None:
+        _context_manager.configure(connection=connection)
+
+
+def dispose() -> None:
+    """Close the engine's connections and forget it.
+
+    The next use starts a new engine from [database] (or ``configure``).
+    """
+    global _context_manager
+    _context_manager.dispose_pool()
+    _context_manager = enginefacade.transaction_context()
+
+
+def _reader():
+    return _context_manager.reader
+
+
+def _writer():
+    return _context_manager.writer
+
+
+# NOTE: enginefacade needs *some* context object to hang the session on; the
+# engine's RequestContext works, and so does a bare object for callers that
+# have none (dbsync, periodic tasks).
+class _AdminContext:
+    pass
+
+
+def _ctx(context):
+    return context if context is not None else _AdminContext()
+
+
+# -- instances ---------------------------------------------------------------
+
+_INSTANCE_FIELDS = frozenset(c.name for c in models.Instance.__table__.columns) - {
+    "id",
+    "created_at",
+    "updated_at",
+}
+
+
+def instance_create(context, values: dict[str, Any]) -> models.Instance:
+    unknown = set(values) - _INSTANCE_FIELDS
+    if unknown:
+        raise exception.InvalidInput(
+            reason=f"unknown instance field(s): {', '.join(sorted(unknown))}"
+        )
+    values = dict(values)
+    values.setdefault("uuid", uuidutils.generate_uuid())
+    values.setdefault("status", states.BUILDING)
+    row = models.Instance()
+    row.update(values)
+    with _writer().using(_ctx(context)) as session:
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise exception.Conflict(
+                f"An instance with uuid {values['uuid']} already exists."
+            ) from e
+    return row
+
+
+def _instance_query(session, uuid: str):
+    return session.execute(
+        sa.select(models.Instance).where(models.Instance.uuid == uuid)
+    ).scalar_one_or_none()
+
+
+def instance_get(context, uuid: str) -> models.Instance:
+    with _reader().using(_ctx(context)) as session:
+        row = _instance_query(session, uuid)
+    if row is None:
+        raise exception.InstanceNotFound(instance=uuid)
+    return row
+
+
+def instance_get_all(
+    context,
+    *,
+    status: str | None = None,
+    include_deleted: bool = False,
+    composed: bool | None = None,
+    limit: int | None = None,
+) -> list[models.Instance]:
+    query = sa.select(models.Instance).order_by(models.Instance.id)
+    if status is not None:
+        query = query.where(models.Instance.status == status)
+    elif not include_deleted:
+        query = query.where(models.Instance.status != states.DELETED)
+    if composed is True:
+        query = query.where(models.Instance.composed.is_(True))
+    elif composed is False:
+        # NULL (rows from before the column existed) means not composed.
+        query = query.where(
+            sa.or_(
+                models.Instance.composed.is_(None),
+                models.Instance.composed.is_(False),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    with _reader().using(_ctx(context)) as session:
+        return list(session.execute(query).scalars())
+
+
+def instance_update(context, uuid: str, values: dict[str, Any]) -> models.Instance:
+    unknown = set(values) - (_INSTANCE_FIELDS - {"uuid"})
+    if unknown:
+        raise exception.InvalidInput(
+            reason=f"cannot update instance field(s): {', '.join(sorted(unknown))}"
+        )
+    with _writer().using(_ctx(context)) as session:
+        row = _instance_query(session, uuid)
+        if row is None:
+            raise exception.InstanceNotFound(instance=uuid)
+        row.update(values)
+        row.updated_at = timeutils.utcnow()
+        session.flush()
+    return row
+
+
+# -- instance faults -----------------------------------------------------------
+
+
+def instance_fault_create(context, values: dict[str, Any]) -> models.InstanceFault:
+    row = models.InstanceFault()
+    row.update(values)
+    with _writer().using(_ctx(context)) as session:
+        session.add(row)
+        session.flush()
+    return row
+
+
+def instance_fault_get_by_instance_uuids(
+    context, instance_uuids: list[str]
+) -> dict[str, list[models.InstanceFault]]:
+    """Faults of each instance, newest first."""
+    result: dict[str, list[models.InstanceFault]] = {u: [] for u in instance_uuids}
+    if not instance_uuids:
+        return result
+    query = (
+        sa.select(models.InstanceFault)
+        .where(models.InstanceFault.instance_uuid.in_(instance_uuids))
+        .order_by(models.InstanceFault.id.desc())
+    )
+    with _reader().using(_ctx(context)) as session:
+        for row in session.execute(query).scalars():
+            result[row.instance_uuid].append(row)
+    return result
+
+
+# -- flavors -----------------------------------------------------------------
+
+_FLAVOR_FIELDS = frozenset(c.name for c in models.Flavor.__table__.columns) - {
+    "id",
+    "created_at",
+    "updated_at",
+}
+
+
+def flavor_create(context, values: dict[str, Any]) -> models.Flavor:
+    unknown = set(values) - _FLAVOR_FIELDS
+    if unknown:
+        raise exception.InvalidInput(
+            reason=f"unknown flavor field(s): {', '.join(sorted(unknown))}"
+        )
+    values = dict(values)
+    values.setdefault("uuid", uuidutils.generate_uuid())
+    row = models.Flavor()
+    row.update(values)
+    with _writer().using(_ctx(context)) as session:
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            if "name" in (e.columns or []):
+                raise exception.DuplicateName(
+                    resource="flavor", name=values.get("name")
+                ) from e
+            raise exception.Conflict(
+                f"A flavor with uuid {values['uuid']} already exists."
+            ) from e
+    return row
+
+
+def flavor_get(context, ident: str) -> models.Flavor:
+    """A flavor by uuid, or by name when no uuid matches."""
+    with _reader().using(_ctx(context)) as session:
+        row = session.execute(
+            sa.select(models.Flavor).where(models.Flavor.uuid == ident)
+        ).scalar_one_or_none()
+        if row is None:
+            row = session.execute(
+                sa.select(models.Flavor).where(models.Flavor.name == ident)
+            ).scalar_one_or_none()
+    if row is None:
+        raise exception.FlavorNotFound(flavor=ident)
+    return row
+
+
+def flavor_get_all(context) -> list[models.Flavor]:
+    with _reader().using(_ctx(context)) as session:
+        return list(
+            session.execute(
+                sa.select(models.Flavor).order_by(models.Flavor.name)
+            ).scalars()
+        )
+
+
+def flavor_update(context, uuid: str, values: dict[str, Any]) -> models.Flavor:
+    unknown = set(values) - (_FLAVOR_FIELDS - {"uuid"})
+    if unknown:
+        raise exception.InvalidInput(
+            reason=f"cannot update flavor field(s): {', '.join(sorted(unknown))}"
+        )
+    with _writer().using(_ctx(context)) as session:
+        row = session.execute(
+            sa.select(models.Flavor).where(models.Flavor.uuid == uuid)
+        ).scalar_one_or_none()
+        if row is None:
+            raise exception.FlavorNotFound(flavor=uuid)
+        row.update(values)
+        row.updated_at = timeutils.utcnow()
+        session.flush()
+    return row
+
+
+def flavor_destroy(context, uuid: str) -> None:
+    with _writer().using(_ctx(context)) as session:
+        count = session.execute(
+            sa.delete(models.Flavor).where(models.Flavor.uuid == uuid)
+        ).rowcount
+    if not count:
+        raise exception.FlavorNotFound(flavor=uuid)

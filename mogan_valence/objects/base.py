@@ -1,0 +1,36 @@
+"""Base classes for mogan-valence versioned objects."""
+
+from oslo_versionedobjects import base as ovo_base
+
+from mogan_valence.db import models
+
+
+class MoganObjectRegistry(ovo_base.VersionedObjectRegistry):
+    pass
+
+
+class MoganObject(ovo_base.VersionedObject):
+    """Base of every object; the namespace matches Mogan's on the wire."""
+
+    OBJ_SERIAL_NAMESPACE = "mogan_object"
+    OBJ_PROJECT_NAMESPACE = "mogan"
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.fields if self.obj_attr_is_set(k)}
+
+    @staticmethod
+    def _from_db_object(context, obj: "MoganObject", row: models.Base) -> "MoganObject":
+        """Copy a row into ``obj``: every DB-backed field, then reset changes."""
+        for name in obj.fields:
+            if name in obj.obj_extra_fields or name not in row.__table__.columns:
+                continue
+            setattr(obj, name, getattr(row, name))
+        obj._context = context
+        obj.obj_reset_changes()
+        return obj
+
+
+class MoganObjectSerializer(ovo_base.VersionedObjectSerializer):
+    """Carries objects over RPC."""
+
+    OBJ_BASE_CLASS = MoganObject

@@ -1,0 +1,79 @@
+from oslo_utils import versionutils
+
+from mogan_valence.db import api as db_api
+from mogan_valence.objects import base
+from mogan_valence.objects import fields
+
+
+@base.MoganObjectRegistry.register
+class Instance(base.MoganObject):
+    # Version 1.0: Initial version (the Mogan shape)
+    # Version 1.1: Added composed
+    VERSION = "1.1"
+
+    fields = {
+        "id": fields.IntegerField(),
+        "uuid": fields.UUIDField(),
+        "name": fields.StringField(nullable=True),
+        "description": fields.StringField(nullable=True),
+        "project_id": fields.StringField(nullable=True),
+        "user_id": fields.StringField(nullable=True),
+        "status": fields.InstanceStatusField(nullable=True),
+        "power_state": fields.StringField(nullable=True),
+        "flavor_uuid": fields.UUIDField(nullable=True),
+        "image_source": fields.StringField(nullable=True),
+        "node_uuid": fields.UUIDField(nullable=True),
+        "node": fields.StringField(nullable=True),
+        "launched_at": fields.DateTimeField(nullable=True),
+        "extra": fields.FlexibleDictField(nullable=True),
+        "created_at": fields.DateTimeField(nullable=True),
+        "updated_at": fields.DateTimeField(nullable=True),
+        # None on instances created before composition existed: not composed.
+        "composed": fields.BooleanField(nullable=True),
+    }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            primitive.pop("composed", None)
+
+    @property
+    def is_composed(self) -> bool:
+        return bool(self.obj_attr_is_set("composed") and self.composed)
+
+    @classmethod
+    def get(cls, context, uuid: str) -> "Instance":
+        return cls._from_db_object(context, cls(), db_api.instance_get(context, uuid))
+
+    @classmethod
+    def list(cls, context, **filters) -> list["Instance"]:
+        return [
+            cls._from_db_object(context, cls(), row)
+            for row in db_api.instance_get_all(context, **filters)
+        ]
+
+    def create(self, context=None) -> None:
+        context = context or self._context
+        values = self.obj_get_changes()
+        values.pop("id", None)
+        row = db_api.instance_create(context, values)
+        self._from_db_object(context, self, row)
+
+    def save(self, context=None) -> None:
+        context = context or self._context
+        updates = self.obj_get_changes()
+        for name in ("id", "uuid", "created_at", "updated_at"):
+            updates.pop(name, None)
+        if not updates:
+            return
+        row = db_api.instance_update(context, self.uuid, updates)
+        self._from_db_object(context, self, row)
+
+    def refresh(self, context=None) -> None:
+        context = context or self._context
+        current = self.get(context, self.uuid)
+        for name in self.fields:
+            if current.obj_attr_is_set(name):
+                setattr(self, name, getattr(current, name))
+        self.obj_reset_changes()
