@@ -132,6 +132,8 @@ class TestDbsyncInstalled(base.TestCase):
                 "--no-deps",
                 "--quiet",
                 "--no-warn-script-location",
+                # Never uninstall the copy this test suite runs from.
+                "--ignore-installed",
                 "--prefix",
                 str(prefix),
                 str(wheel),
