@@ -1,0 +1,101 @@
+"""mogan-valence-simulator as an operator starts it: a process, real ports."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from mogan_valence.simulator import redfish
+from tests import base
+
+
+class TestSimulatorProcess(base.TestCase):
+    def _start(self, *args):
+        port = redfish.free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mogan_valence.cmd.simulator",
+                "--port",
+                str(port),
+                "--redfish-port",
+                str(redfish.free_port()),
+                "--redfish-power-delay",
+                "0",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.addCleanup(self._kill, proc)
+        line = proc.stdout.readline()
+        self.assertIn(
+            "ready", line, proc.stderr.read() if proc.poll() is not None else ""
+        )
+        return proc, f"http://127.0.0.1:{port}"
+
+    @staticmethod
+    def _kill(proc):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def test_pod_file_state_dir_and_clean_stop(self):
+        pod_file = os.path.join(self.tmp_dir, "pod.json")
+        with open(pod_file, "w") as f:
+            json.dump({"systems": [{"id": "S1"}, {"id": "S2"}]}, f)
+        state = os.path.join(self.tmp_dir, "state")
+        proc, url = self._start("--pod-file", pod_file, "--state-dir", state)
+        podm = requests.get(f"{url}/v1/pod_managers", timeout=10).json()[0]
+        emulator = podm["url"]
+        systems = requests.get(
+            f"{emulator}/redfish/v1/Systems", timeout=10, auth=("admin", "password")
+        ).json()
+        self.assertEqual(2, systems["Members@odata.count"])
+        node = requests.post(
+            f"{url}/v1/nodes",
+            timeout=10,
+            json={"name": "keep", "podm_id": podm["uuid"], "properties": {}},
+        ).json()
+
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, proc.wait(timeout=20))
+        self.assertLess(time.monotonic() - t0, 20)
+        # The emulator went with it.
+        self.assertRaises(
+            requests.ConnectionError, requests.get, f"{emulator}/redfish/v1", timeout=2
+        )
+
+        proc, url = self._start("--pod-file", pod_file, "--state-dir", state)
+        self.assertEqual(
+            [node["uuid"]],
+            [n["uuid"] for n in requests.get(f"{url}/v1/nodes", timeout=10).json()],
+        )
+
+    def test_bad_pod_file_is_a_clear_error(self):
+        pod_file = os.path.join(self.tmp_dir, "pod.json")
+        with open(pod_file, "w") as f:
+            json.dump({"systems": [{"id": "S1", "ram_mib": "lots"}]}, f)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mogan_valence.cmd.simulator",
+                "--pod-file",
+                pod_file,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(1, result.returncode)
+        self.assertIn("systems[0].ram_mib", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)

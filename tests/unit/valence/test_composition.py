@@ -1,0 +1,116 @@
+from mogan_valence.valence import composition
+from mogan_valence.valence import exceptions
+from tests import base
+
+PODM = "13627827-fbb1-5d25-8dd2-480308d3db0c"
+FLAVOR = "0d9c8b7a-6f5e-4d3c-8b2a-1a0f9e8d7c6b"
+
+
+class TestValidate(base.TestCase):
+    def assertRefused(self, value, *words):
+        err = self.assertRaises(
+            exceptions.InvalidComposition, composition.validate, value
+        )
+        for word in words:
+            self.assertIn(word, str(err))
+        return err
+
+    def test_inline_is_normalised(self):
+        self.assertEqual(
+            {
+                "cpu_cores": 16,
+                "cpu_model": "Xeon",
+                "ram_mib": 65536,
+                "ram_type": "DDR4",
+                "disk_gb": 500,
+                "disk_type": "SSD",
+                "pci_devices": ["NIC"],
+            },
+            composition.validate(
+                {
+                    "cpu_cores": 16,
+                    "cpu_model": " Xeon ",
+                    "ram_mib": 65536,
+                    "ram_type": "DDR4",
+                    "disk_gb": 500,
+                    "disk_type": "ssd",
+                    "pci_devices": ["NIC"],
+                }
+            ),
+        )
+
+    def test_valence_flavor_form(self):
+        self.assertEqual(
+            {"valence_flavor": FLAVOR, "podm_id": PODM},
+            composition.validate({"valence_flavor": FLAVOR, "podm_id": PODM}),
+        )
+
+    def test_bad_inputs_name_the_key(self):
+        self.assertRefused({"cpu_cores": 4, "gpu": 1}, "'gpu'")
+        self.assertRefused({"cpu_cores": -1}, "'cpu_cores'", "between")
+        self.assertRefused({"cpu_cores": 0}, "'cpu_cores'")
+        self.assertRefused({"ram_mib": 10**12}, "'ram_mib'")
+        self.assertRefused({"cpu_cores": "16"}, "'cpu_cores'", "integer")
+        self.assertRefused({"cpu_cores": True}, "'cpu_cores'")
+        self.assertRefused({"disk_gb": 10, "disk_type": "tape"}, "'disk_type'")
+        self.assertRefused({"disk_type": "SSD"}, "'disk_type' needs 'disk_gb'")
+        self.assertRefused({"pci_devices": "NIC"}, "'pci_devices'")
+        self.assertRefused({"pci_devices": [""]}, "'pci_devices'")
+        self.assertRefused({"cpu_model": ""}, "'cpu_model'")
+        self.assertRefused({"valence_flavor": "small"}, "'valence_flavor'", "UUID")
+        self.assertRefused(
+            {"valence_flavor": FLAVOR, "cpu_cores": 2}, "cannot be combined"
+        )
+        self.assertRefused({"podm_id": "pod-1", "cpu_cores": 2}, "'podm_id'")
+        self.assertRefused({"podm_id": PODM}, "names no resources")
+        self.assertRefused({}, "empty")
+        self.assertRefused(["cpu_cores"], "JSON object")
+
+
+class TestToRequest(base.TestCase):
+    def test_inline_becomes_string_valued_properties(self):
+        body = composition.to_request(
+            {
+                "cpu_cores": 16,
+                "cpu_model": "Xeon",
+                "ram_mib": 65536,
+                "ram_type": "DDR4",
+                "disk_gb": 500,
+                "disk_type": "SSD",
+                "pci_devices": ["NIC"],
+            },
+            name="mogan-x",
+            default_podm_id=PODM,
+            description="for x",
+        )
+        self.assertEqual(
+            {
+                "name": "mogan-x",
+                "podm_id": PODM,
+                "description": "for x",
+                "properties": {
+                    "processor": {"total_cores": "16", "model": "Xeon"},
+                    "memory": {"capacity_mib": "65536", "type": "DDR4"},
+                    "pci_device": {"type": ["NIC"]},
+                    "local_drives": [{"capacity_gib": "500", "type": "SSD"}],
+                },
+            },
+            body,
+        )
+
+    def test_flavor_form_and_podm_precedence(self):
+        other = "7b1f3c2a-0000-4000-8000-000000000001"
+        body = composition.to_request(
+            {"valence_flavor": FLAVOR, "podm_id": other}, name="n", default_podm_id=PODM
+        )
+        self.assertEqual({"name": "n", "podm_id": other, "flavor_id": FLAVOR}, body)
+
+    def test_no_pod_manager_anywhere(self):
+        err = self.assertRaises(
+            exceptions.InvalidComposition,
+            composition.to_request,
+            {"cpu_cores": 2},
+            name="n",
+            default_podm_id=None,
+        )
+        self.assertIn("[valence] podm_id", str(err))
