@@ -2,11 +2,14 @@
 """Run a command with private database servers started on loopback.
 
 Starts, in a fresh directory and on free ports, every server of the list below
-that this machine has installed (Debian packages: postgresql, mariadb-server),
-exports where they are, runs the command, and stops them whatever happened:
+that this machine has installed (Debian packages: postgresql, mariadb-server,
+rabbitmq-server), exports where they are, runs the command, and stops them
+whatever happened:
 
 - OS_TEST_DBAPI_ADMIN_CONNECTION: ';'-separated admin URLs (oslo.db's
-  opportunistic test fixtures read it).
+  opportunistic test fixtures read it);
+- MOGAN_VALENCE_TEST_TRANSPORT_URL: the RabbitMQ broker for the functional
+  tests (oslo.messaging transport URL).
 
 A server that is not installed is reported and left out: the tests that need
 it skip, saying so, unless MOGAN_VALENCE_REQUIRE_SERVICES=1 (CI), where this
@@ -205,7 +208,76 @@ class MariaDB:
             self.proc.wait()
 
 
-SERVICES = {"postgresql": PostgreSQL, "mariadb": MariaDB}
+class RabbitMQ:
+    """A private RabbitMQ node, with its own epmd, that touches nothing global."""
+
+    name = "rabbitmq"
+    SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+    def __init__(self, base: str):
+        self.dir = os.path.join(base, "rabbitmq")
+        self.port = free_port()
+        self.epmd_port = free_port()
+        self.log = os.path.join(base, "rabbitmq.log")
+        self.proc = None
+
+    def available(self) -> bool:
+        return os.path.exists(self.SERVER) and bool(shutil.which("epmd"))
+
+    def _env(self) -> dict:
+        node = f"mvtest{self.port}@localhost"
+        return dict(
+            os.environ,
+            HOME=self.dir,
+            RABBITMQ_NODENAME=node,
+            RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(free_port()),
+            RABBITMQ_MNESIA_BASE=f"{self.dir}/mnesia",
+            RABBITMQ_LOG_BASE=f"{self.dir}/log",
+            RABBITMQ_LOGS="-",
+            RABBITMQ_PID_FILE=f"{self.dir}/rabbitmq.pid",
+            RABBITMQ_ENABLED_PLUGINS_FILE=f"{self.dir}/enabled_plugins",
+            RABBITMQ_CONFIG_FILE=f"{self.dir}/rabbitmq",
+            ERL_EPMD_PORT=str(self.epmd_port),
+        )
+
+    def start(self) -> str:
+        os.makedirs(self.dir)
+        with open(f"{self.dir}/enabled_plugins", "w") as f:
+            f.write("[].\n")
+        with open(f"{self.dir}/rabbitmq.conf", "w") as f:
+            f.write("loopback_users = none\n")
+        out = open(self.log, "ab")  # noqa: SIM115  (kept open for the server's life)
+        self.proc = subprocess.Popen(
+            [self.SERVER],
+            env=self._env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.port, self.proc, self.name, self.log)
+        return f"rabbit://guest:guest@127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        # epmd daemonises out of the process group; ours has a private port.
+        subprocess.run(
+            ["epmd", "-port", str(self.epmd_port), "-kill"],
+            capture_output=True,
+            check=False,
+        )
+
+
+SERVICES = {"postgresql": PostgreSQL, "mariadb": MariaDB, "rabbitmq": RabbitMQ}
 
 
 def main() -> int:
@@ -239,8 +311,12 @@ def main() -> int:
             errors = []
             for future, service in futures.items():
                 try:
-                    urls.append(future.result())
+                    url = future.result()
                     started.append(service)
+                    if service.name == "rabbitmq":
+                        env["MOGAN_VALENCE_TEST_TRANSPORT_URL"] = url
+                    else:
+                        urls.append(url)
                 except Exception as e:  # noqa: BLE001  (reported, then fatal)
                     errors.append(f"{service.name}: {e}")
         if errors:

@@ -1,13 +1,12 @@
-"""mogan-valence: not part of this release yet."""
+"""mogan-valence: the operator CLI."""
 
 import sys
 
+from mogan_valence.cli import shell
+
 
 def main(argv: list[str] | None = None) -> int:
-    # NOTE: the entry point is declared so that packaging is final; the
-    # command itself arrives with its own change.
-    print("mogan-valence is not available in this release yet.", file=sys.stderr)
-    return 1
+    return shell.main(argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ POWER_OFF = "power off"
 NOSTATE = None
 
 _TRANSITIONS: dict[str, frozenset[str]] = {
-    BUILDING: frozenset({ACTIVE, ERROR, DELETING}),
+    # A building instance is deleted once its create has ended (ACTIVE or
+    # ERROR): its flow owns it until then.
+    BUILDING: frozenset({ACTIVE, ERROR}),
     ACTIVE: frozenset({DELETING, ERROR}),
     # A delete that fails leaves ERROR; a repeated delete starts from there.
     ERROR: frozenset({DELETING}),

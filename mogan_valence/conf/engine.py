@@ -62,6 +62,14 @@ opts = [
         help="Seconds to wait for a node to be torn down (including cleaning, "
         "when Ironic runs it) before the delete fails.",
     ),
+    cfg.IntOpt(
+        "graceful_shutdown_timeout",
+        default=60,
+        min=0,
+        help="Seconds the engine waits, after SIGTERM, for creates and "
+        "deletes in flight to finish before it exits. Work still running "
+        "then is cut short.",
+    ),
     cfg.FloatOpt(
         "poll_interval_min",
         default=0.2,

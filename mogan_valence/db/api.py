@@ -17,7 +17,50 @@ from mogan_valence.common import exception
 from mogan_valence.common import states
 from mogan_valence.db import models
 
-_context_manager = enginefacade.transaction_context()
+# SQLite is the embedded default, and many flows write at once: without this
+# two deferred transactions that both read then write deadlock, and SQLite
+# answers "database is locked" at once instead of waiting.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _tune_sqlite(engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, record):
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            # Readers do not wait for the writer.
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+
+    # NOTE: oslo.db emits a plain (deferred) BEGIN in a "begin" listener of
+    # its own. Ours replaces it: it takes the write lock up front, so that a
+    # transaction never has to upgrade from reading to writing, and writers
+    # queue (busy_timeout) instead of deadlocking. It keeps oslo.db's
+    # "in_transaction" marker, which oslo.db clears on commit and rollback.
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, "__name__", "") == "_sqlite_emit_begin":
+            sa.event.remove(engine, "begin", listener)
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if "in_transaction" not in conn.info:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info["in_transaction"] = True
+
+    # oslo.db connected once to test the engine, before these listeners
+    # existed: drop that connection so that every connection is tuned.
+    engine.dispose()
+
+
+def _new_context_manager():
+    manager = enginefacade.transaction_context()
+    manager.append_on_engine_create(_tune_sqlite)
+    return manager
+
+
+_context_manager = _new_context_manager()
 
 
 def get_engine():
@@ -37,7 +80,7 @@ def dispose() -> None:
     """
     global _context_manager
     _context_manager.dispose_pool()
-    _context_manager = enginefacade.transaction_context()
+    _context_manager = _new_context_manager()
 
 
 def _reader():

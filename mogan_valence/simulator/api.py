@@ -71,8 +71,12 @@ def _inject(fault: state_mod.Fault | None, committed: bool, what: str) -> None:
     """Apply an injected fault before or after the operation commits."""
     if fault is None or fault.after_commit != committed:
         return
-    LOG.info("Injecting fault into %s (%s commit): %s", what,
-             "after" if committed else "before", fault)
+    LOG.info(
+        "Injecting fault into %s (%s commit): %s",
+        what,
+        "after" if committed else "before",
+        fault,
+    )
     state_mod.pause(fault.delay)
     error = fault.error()
     if error is not None:

@@ -1,0 +1,61 @@
+"""Recording why an instance failed: status ERROR plus a fault row."""
+
+import logging
+
+from oslo_utils import strutils
+from taskflow.types import failure as tf_failure
+
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.objects import instance as instance_obj
+from mogan_valence.objects import instance_fault as fault_obj
+
+LOG = logging.getLogger(__name__)
+
+
+def describe(error) -> tuple[int, str, str]:
+    """(code, message, detail) for an exception or a taskflow Failure."""
+    if isinstance(error, tf_failure.Failure):
+        exc = error.exception
+        text = error.exception_str
+        kind = type(exc).__name__ if exc is not None else "Error"
+    else:
+        exc = error
+        text = str(error) if error is not None else "unknown error"
+        kind = type(error).__name__ if error is not None else "Error"
+    code = (
+        getattr(exc, "code", 500)
+        if isinstance(exc, exception.MoganValenceException)
+        else 500
+    )
+    # NOTE: messages from Ironic or Valence could echo a request; mask any
+    # password-looking value before it is stored or logged.
+    text = strutils.mask_password(text or kind)
+    return code, text, f"{kind}: {text}"
+
+
+def record_failure(
+    instance_uuid: str, step: str, error, status: str = states.ERROR, context=None
+) -> None:
+    """Put the instance in ``status`` and add a fault naming ``step``."""
+    code, text, detail = describe(error)
+    instance = instance_obj.Instance.get(context, instance_uuid)
+    if instance.status != status:
+        instance.status = status
+    instance.power_state = None
+    instance.save()
+    fault_obj.InstanceFault(
+        instance_uuid=instance_uuid,
+        code=code,
+        message=f"{step}: {text}",
+        detail=f"step {step} failed: {detail}",
+    ).create(context)
+    LOG.error("Instance %s: %s failed: %s", instance_uuid, step, text)
+
+
+def transition(instance: instance_obj.Instance, target: str) -> None:
+    if not states.can_transition(instance.status, target):
+        raise exception.InvalidStateTransition(
+            instance=instance.uuid, current=instance.status, target=target
+        )
+    instance.status = target

@@ -1,0 +1,41 @@
+"""The create-instance flow."""
+
+from taskflow.patterns import linear_flow
+
+from mogan_valence.engine.flows import constants
+from mogan_valence.engine.flows import instance_tasks
+from mogan_valence.engine.flows import lifecycle_tasks
+
+
+def base_tasks(ironic) -> list:
+    """The base task list extensions reshape: schedule, then deploy."""
+    return [
+        instance_tasks.ScheduleCreateInstanceTask(ironic),
+        instance_tasks.CreateInstanceTask(ironic),
+    ]
+
+
+def get_create_instance_flow(tasks: list, max_attempts: int):
+    """Build the flow around ``tasks`` (the base list or an extension's).
+
+    From the first scheduling task on, the tasks run as one attempt that
+    ``OnFailureRescheduleTask`` may repeat on another node; tasks before it
+    (an extension's) run once. A list without scheduling tasks (a composed
+    node *is* the placement) is never rescheduled.
+    """
+    flow = linear_flow.Flow(constants.CREATE_INSTANCE_FLOW)
+    flow.add(lifecycle_tasks.InstanceToErrorOnRevertTask([t.name for t in tasks]))
+    first = next(
+        (i for i, t in enumerate(tasks) if getattr(t, "is_scheduling", False)), None
+    )
+    if first is None:
+        flow.add(*tasks)
+        return flow
+    flow.add(*tasks[:first])
+    attempt = linear_flow.Flow(
+        constants.SCHEDULE_AND_DEPLOY_FLOW,
+        retry=instance_tasks.OnFailureRescheduleTask(max_attempts),
+    )
+    attempt.add(*tasks[first:])
+    flow.add(attempt)
+    return flow

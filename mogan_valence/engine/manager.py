@@ -1,0 +1,375 @@
+"""The engine manager: flavors and instances, create and delete orchestration.
+
+RPC endpoints validate their input and answer at once; the work of creating
+or deleting an instance runs on a bounded pool of worker threads.
+"""
+
+import concurrent.futures
+import logging
+import threading
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import taskflow.engines
+
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.engine import extensions as ext_mod
+from mogan_valence.engine import faults
+from mogan_valence.engine import timing
+from mogan_valence.engine.flows import constants
+from mogan_valence.engine.flows import create_instance
+from mogan_valence.objects import flavor as flavor_obj
+from mogan_valence.objects import instance as instance_obj
+from mogan_valence.objects import instance_fault as fault_obj
+
+LOG = logging.getLogger(__name__)
+
+_EXPECTED = (
+    exception.NotFound,
+    exception.InvalidInput,
+    exception.Conflict,
+    exception.InvalidStateTransition,
+)
+MAX_NAME = 255
+
+
+def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
+    """The plain form flows and extensions get."""
+    return {
+        "uuid": flavor.uuid,
+        "name": flavor.name,
+        "resources": dict(flavor.resources or {}),
+        "resource_traits": dict(flavor.resource_traits or {}),
+        "composition": dict(flavor.composition or {}) or None,
+    }
+
+
+class EngineManager:
+    RPC_API_VERSION = "1.0"
+    target = messaging.Target(version=RPC_API_VERSION)
+
+    def __init__(self, ironic, conf: cfg.ConfigOpts = cfg.CONF):
+        self.conf = conf
+        self.ironic = ironic
+        self.extensions: list[ext_mod.EngineExtension] = []
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._work: set[concurrent.futures.Future] = set()
+        self._work_lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------
+
+    def init_host(self) -> None:
+        """Load extensions (fatal if one fails) and start the worker pool."""
+        host = ext_mod.ExtensionHost(conf=self.conf, ironic=self.ironic)
+        self.extensions = ext_mod.load(self.conf, host)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.conf.engine.workers_pool_size, thread_name_prefix="engine"
+        )
+
+    def del_host(self, timeout: float | None = None) -> bool:
+        """Stop taking work; wait up to ``timeout`` for work in flight.
+
+        Returns False if work was still running when the time ran out.
+        """
+        if self._pool is None:
+            return True
+        with self._work_lock:
+            pending = set(self._work)
+        done, not_done = concurrent.futures.wait(pending, timeout=timeout)
+        self._pool.shutdown(wait=not not_done, cancel_futures=True)
+        if not_done:
+            LOG.warning("Stopping with %d operation(s) still running", len(not_done))
+        return not not_done
+
+    def _submit(self, fn, *args) -> concurrent.futures.Future:
+        future = self._pool.submit(fn, *args)
+        with self._work_lock:
+            self._work.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future) -> None:
+        with self._work_lock:
+            self._work.discard(future)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until no operation runs (tests and the demo)."""
+        with self._work_lock:
+            pending = set(self._work)
+        concurrent.futures.wait(pending, timeout=timeout)
+
+    # -- flavors -----------------------------------------------------------------
+
+    def _claiming_extension(self, flavor: dict) -> ext_mod.EngineExtension | None:
+        return next((e for e in self.extensions if e.claims_flavor(flavor)), None)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def create_flavor(
+        self,
+        context,
+        name,
+        resources=None,
+        resource_traits=None,
+        composition=None,
+        description=None,
+        is_public=True,
+    ):
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+            raise exception.InvalidInput(
+                reason=f"flavor name must be 1 to {MAX_NAME} characters, not {name!r}"
+            )
+        resources = resources or {}
+        if not isinstance(resources, dict) or not all(
+            isinstance(k, str) and k and v == 1 for k, v in resources.items()
+        ):
+            raise exception.InvalidInput(
+                reason=f"resources must map a resource class to 1, not {resources!r}"
+            )
+        if len(resources) > 1:
+            raise exception.InvalidInput(
+                reason=f"a flavor names one resource class, not {sorted(resources)}"
+            )
+        resource_traits = resource_traits or {}
+        if not isinstance(resource_traits, dict) or any(
+            v not in ("required", "forbidden") for v in resource_traits.values()
+        ):
+            raise exception.InvalidInput(
+                reason="resource_traits must map a trait to 'required' or 'forbidden'"
+            )
+        if not resources and not composition:
+            raise exception.InvalidInput(
+                reason="a flavor needs a resource class (resources) to schedule on, "
+                "or a composition"
+            )
+        plain = {
+            "uuid": None,
+            "name": name,
+            "resources": resources,
+            "resource_traits": resource_traits,
+            "composition": composition or None,
+        }
+        if composition is not None:
+            if not self._claiming_extension(plain):
+                raise exception.InvalidInput(
+                    reason="the flavor has a composition but no enabled engine "
+                    "extension composes nodes (enable 'valence' in [engine] "
+                    "enabled_extensions)"
+                )
+        for extension in self.extensions:
+            extension.validate_flavor(plain)
+        flavor = flavor_obj.Flavor(
+            name=name.strip(),
+            description=description,
+            resources=resources,
+            resource_traits=resource_traits,
+            composition=composition or None,
+            is_public=bool(is_public),
+        )
+        flavor.create(context)
+        LOG.info(
+            "Created flavor %s (%s)%s",
+            flavor.name,
+            flavor.uuid,
+            " with a composition" if flavor.is_composed else "",
+        )
+        return flavor
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def list_flavors(self, context):
+        return flavor_obj.Flavor.list(context)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_flavor(self, context, flavor):
+        return flavor_obj.Flavor.get(context, flavor)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def delete_flavor(self, context, flavor):
+        obj = flavor_obj.Flavor.get(context, flavor)
+        in_use = [
+            i.uuid
+            for i in instance_obj.Instance.list(context)
+            if i.flavor_uuid == obj.uuid
+        ]
+        if in_use:
+            raise exception.Conflict(
+                f"Flavor {obj.name} is used by {len(in_use)} instance(s), "
+                f"e.g. {in_use[0]}"
+            )
+        obj.destroy(context)
+        LOG.info("Deleted flavor %s (%s)", obj.name, obj.uuid)
+
+    # -- instances ---------------------------------------------------------------
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def create_instance(self, context, name, flavor, image_source, description=None):
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+            raise exception.InvalidInput(
+                reason=f"instance name must be 1 to {MAX_NAME} characters, not {name!r}"
+            )
+        if not isinstance(image_source, str) or not image_source.strip():
+            raise exception.InvalidInput(reason="an image (image_source) is required")
+        flavor_o = flavor_obj.Flavor.get(context, flavor)
+        if flavor_o.disabled:
+            raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")
+        plain = flavor_dict(flavor_o)
+        if flavor_o.is_composed and not self._claiming_extension(plain):
+            raise exception.InvalidInput(
+                reason=f"flavor {flavor_o.name} has a composition but no enabled "
+                "engine extension composes nodes"
+            )
+        for extension in self.extensions:
+            # Re-checked before anything is composed: the extension's view of
+            # what is valid may have changed since the flavor was created.
+            extension.validate_flavor(plain)
+        instance = instance_obj.Instance(
+            name=name.strip(),
+            description=description,
+            status=states.BUILDING,
+            flavor_uuid=flavor_o.uuid,
+            image_source=image_source.strip(),
+            project_id=getattr(context, "project_id", None),
+            user_id=getattr(context, "user_id", None),
+            extra={},
+        )
+        instance.create(context)
+        LOG.info(
+            "Creating instance %s (%s) of flavor %s",
+            instance.name,
+            instance.uuid,
+            flavor_o.name,
+        )
+        self._submit(self._create, context, instance.uuid, plain, instance.image_source)
+        return instance
+
+    def build_create_flow(self, context, instance_uuid: str, flavor: dict):
+        tasks = create_instance.base_tasks(self.ironic)
+        for extension in self.extensions:
+            tasks = extension.reshape_create_flow(context, instance_uuid, flavor, tasks)
+        return create_instance.get_create_instance_flow(
+            tasks, self.conf.engine.schedule_max_attempts
+        )
+
+    def _create(self, context, instance_uuid: str, flavor: dict, image_source: str):
+        started = timeutils.utcnow()
+        store = {
+            constants.INSTANCE_UUID: instance_uuid,
+            constants.FLAVOR: flavor,
+            constants.IMAGE_SOURCE: image_source,
+        }
+        timer = timing.StepTimer("create")
+        try:
+            flow = self.build_create_flow(context, instance_uuid, flavor)
+            engine = taskflow.engines.load(flow, store=store, engine="serial")
+            timer.attach(engine)
+            engine.run()
+        except Exception as e:  # noqa: BLE001  (recorded on the instance)
+            self._ensure_error(instance_uuid, "create", e)
+            self._save_steps(instance_uuid, timer)
+            return
+        instance = instance_obj.Instance.get(context, instance_uuid)
+        timer.save_to(instance)
+        faults.transition(instance, states.ACTIVE)
+        instance.launched_at = timeutils.utcnow()
+        instance.power_state = states.POWER_ON
+        instance.save()
+        LOG.info(
+            "Instance %s is ACTIVE on node %s after %.1fs",
+            instance_uuid,
+            instance.node_uuid,
+            timeutils.delta_seconds(started, timeutils.utcnow()),
+        )
+
+    @staticmethod
+    def _save_steps(instance_uuid: str, timer: timing.StepTimer) -> None:
+        try:
+            instance = instance_obj.Instance.get(None, instance_uuid)
+            timer.save_to(instance)
+            instance.save()
+        except Exception:  # noqa: BLE001  (timings are informational)
+            LOG.exception("Could not record step timings of %s", instance_uuid)
+
+    def _ensure_error(self, instance_uuid: str, step: str, error) -> None:
+        """The flow's lifecycle task records the fault; this covers the rest
+        (a failure while building the flow, or inside a revert)."""
+        try:
+            instance = instance_obj.Instance.get(None, instance_uuid)
+            if instance.status != states.ERROR:
+                faults.record_failure(instance_uuid, step, error)
+            else:
+                LOG.warning("Instance %s failed: %s", instance_uuid, error)
+        except Exception:  # noqa: BLE001
+            LOG.exception(
+                "Instance %s failed and could not be marked ERROR", instance_uuid
+            )
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def list_instances(self, context, include_deleted=False):
+        return instance_obj.Instance.list(context, include_deleted=include_deleted)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_instance(self, context, instance):
+        obj = self._find_instance(context, instance)
+        fault = fault_obj.InstanceFault.get_latest_for_instances(context, [obj.uuid])
+        return {"instance": obj, "fault": fault.get(obj.uuid)}
+
+    def _find_instance(self, context, ident: str) -> instance_obj.Instance:
+        if uuidutils.is_uuid_like(ident):
+            return instance_obj.Instance.get(context, ident)
+        matches = [i for i in instance_obj.Instance.list(context) if i.name == ident]
+        if not matches:
+            raise exception.InstanceNotFound(instance=ident)
+        if len(matches) > 1:
+            raise exception.Conflict(
+                f"{len(matches)} instances are named {ident}; use a uuid"
+            )
+        return matches[0]
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def delete_instance(self, context, instance):
+        obj = self._find_instance(context, instance)
+        if obj.status == states.DELETING:
+            return obj  # already on its way
+        if obj.status == states.DELETED:
+            raise exception.InstanceNotFound(instance=instance)
+        faults.transition(obj, states.DELETING)
+        obj.save(context)
+        LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
+        self._submit(self._delete, context, obj.uuid)
+        return obj
+
+    def delete_steps(self, context, instance) -> list[ext_mod.DeleteStep]:
+        steps = []
+        if instance.node_uuid:
+            node = instance.node_uuid
+            steps.append(
+                ext_mod.DeleteStep("undeploy", lambda: self.ironic.undeploy(node))
+            )
+        for extension in self.extensions:
+            steps.extend(extension.delete_steps(context, instance))
+        return steps
+
+    def _delete(self, context, instance_uuid: str):
+        instance = instance_obj.Instance.get(context, instance_uuid)
+        step = "delete"
+        timer = timing.StepTimer("delete")
+        try:
+            for delete_step in self.delete_steps(context, instance):
+                step = delete_step.name
+                LOG.info("Instance %s: %s", instance_uuid, step)
+                timer.start(step)
+                delete_step.run()
+                timer.end(step)
+        except Exception as e:  # noqa: BLE001  (recorded on the instance)
+            timer.end(step, "failed")
+            faults.record_failure(instance_uuid, step, e, context=context)
+            self._save_steps(instance_uuid, timer)
+            return
+        instance.refresh()
+        timer.save_to(instance)
+        faults.transition(instance, states.DELETED)
+        instance.power_state = None
+        instance.save()
+        LOG.info("Instance %s deleted", instance_uuid)

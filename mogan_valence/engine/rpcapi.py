@@ -1,0 +1,94 @@
+"""Client side of the engine's RPC API."""
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from mogan_valence.engine import rpc
+
+
+class EngineAPI:
+    """Client side of the engine RPC API.
+
+    API version history:
+
+    | 1.0 - Initial version: flavors (create, list, get, delete), instances
+    |       (create, list, get with its latest fault, delete).
+    """
+
+    RPC_API_VERSION = "1.0"
+
+    def __init__(
+        self,
+        transport=None,
+        conf: cfg.ConfigOpts = cfg.CONF,
+        timeout: float | None = None,
+    ):
+        self.conf = conf
+        self.transport = transport or rpc.get_transport(conf)
+        target = messaging.Target(topic=conf.engine.topic, version=self.RPC_API_VERSION)
+        self.client = rpc.get_client(
+            self.transport, target, version_cap=self.RPC_API_VERSION
+        )
+        self.timeout = timeout
+
+    def _prepare(self, version="1.0"):
+        kwargs = {"version": version, "server": self.conf.engine.host}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return self.client.prepare(**kwargs)
+
+    # -- flavors ------------------------------------------------------------
+
+    def create_flavor(
+        self,
+        context,
+        name,
+        resources=None,
+        resource_traits=None,
+        composition=None,
+        description=None,
+        is_public=True,
+    ):
+        return self._prepare().call(
+            context,
+            "create_flavor",
+            name=name,
+            resources=resources,
+            resource_traits=resource_traits,
+            composition=composition,
+            description=description,
+            is_public=is_public,
+        )
+
+    def list_flavors(self, context):
+        return self._prepare().call(context, "list_flavors")
+
+    def get_flavor(self, context, flavor):
+        return self._prepare().call(context, "get_flavor", flavor=flavor)
+
+    def delete_flavor(self, context, flavor):
+        return self._prepare().call(context, "delete_flavor", flavor=flavor)
+
+    # -- instances ------------------------------------------------------------
+
+    def create_instance(self, context, name, flavor, image_source, description=None):
+        return self._prepare().call(
+            context,
+            "create_instance",
+            name=name,
+            flavor=flavor,
+            image_source=image_source,
+            description=description,
+        )
+
+    def list_instances(self, context, include_deleted=False):
+        return self._prepare().call(
+            context, "list_instances", include_deleted=include_deleted
+        )
+
+    def get_instance(self, context, instance):
+        """The instance and its latest fault: ``{"instance", "fault"}``."""
+        return self._prepare().call(context, "get_instance", instance=instance)
+
+    def delete_instance(self, context, instance):
+        return self._prepare().call(context, "delete_instance", instance=instance)

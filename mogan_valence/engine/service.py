@@ -1,0 +1,71 @@
+"""The engine service: the manager behind an RPC server, plus periodic tasks."""
+
+import logging
+import threading
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from mogan_valence.engine import manager as manager_mod
+from mogan_valence.engine import rpc
+
+LOG = logging.getLogger(__name__)
+
+
+class EngineService:
+    def __init__(
+        self,
+        manager: manager_mod.EngineManager,
+        transport=None,
+        conf: cfg.ConfigOpts = cfg.CONF,
+    ):
+        self.conf = conf
+        self.manager = manager
+        self.transport = transport or rpc.get_transport(conf)
+        self._server = None
+        self._stop = threading.Event()
+        self._periodic: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.manager.init_host()
+        target = messaging.Target(
+            topic=self.conf.engine.topic,
+            server=self.conf.engine.host,
+            version=self.manager.RPC_API_VERSION,
+        )
+        self._server = rpc.get_server(self.transport, target, [self.manager])
+        self._server.start()
+        for extension in self.manager.extensions:
+            for task in extension.periodic_tasks():
+                thread = threading.Thread(
+                    target=self._run_periodic,
+                    args=(task,),
+                    name=f"periodic-{task.name}",
+                    daemon=True,
+                )
+                thread.start()
+                self._periodic.append(thread)
+        LOG.info(
+            "Engine %s listening on topic %s",
+            self.conf.engine.host,
+            self.conf.engine.topic,
+        )
+
+    def _run_periodic(self, task) -> None:
+        while not self._stop.wait(task.interval):
+            try:
+                task.run()
+            except Exception:  # noqa: BLE001  (next run tries again)
+                LOG.exception("Periodic task %s failed", task.name)
+
+    def stop(self, graceful_timeout: float | None = None) -> None:
+        """Stop taking requests, then let work in flight finish (bounded)."""
+        self._stop.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        self.manager.del_host(timeout=graceful_timeout)
+        for thread in self._periodic:
+            thread.join(timeout=5)
+        LOG.info("Engine %s stopped", self.conf.engine.host)

@@ -1,0 +1,512 @@
+"""The wrapper over python-ironicclient that everything else uses.
+
+Every call is pinned to ``[ironic] api_version``; every wait has a deadline
+from ``[engine]`` and polls with back-off; errors are typed (see
+``exceptions``) and name the node and its state. Results are plain dicts.
+"""
+
+import logging
+from typing import Any
+
+from ironicclient import client as ironic_client
+from ironicclient import exc as ironic_exc
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+from mogan_valence.common import polling
+from mogan_valence.ironic import exceptions as exc
+from mogan_valence.ironic import states
+
+LOG = logging.getLogger(__name__)
+
+NODE_FIELDS = (
+    "uuid",
+    "name",
+    "driver",
+    "resource_class",
+    "provision_state",
+    "target_provision_state",
+    "power_state",
+    "target_power_state",
+    "maintenance",
+    "instance_uuid",
+    "allocation_uuid",
+    "last_error",
+    "extra",
+    "properties",
+    "deploy_interface",
+)
+# NOTE: Ironic answers 500 when a node list asks for allocation_uuid; lists
+# get the fields the engine filters on, single nodes get everything.
+LIST_FIELDS = (
+    "uuid",
+    "name",
+    "resource_class",
+    "provision_state",
+    "target_provision_state",
+    "power_state",
+    "maintenance",
+    "instance_uuid",
+    "extra",
+)
+_CONNECTION_ERRORS = (
+    ks_exc.ConnectFailure,
+    ks_exc.ConnectTimeout,
+    ks_exc.UnknownConnectionError,
+)
+# Conflicts (node locked) are retried by ironicclient itself.
+_CONFLICT_RETRIES = 10
+_CONFLICT_RETRY_INTERVAL = 1
+
+
+def _to_dict(resource) -> dict:
+    return resource.to_dict() if hasattr(resource, "to_dict") else dict(resource)
+
+
+class IronicClient:
+    def __init__(self, client, conf: cfg.ConfigOpts = cfg.CONF):
+        self.client = client
+        self.conf = conf
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts = cfg.CONF) -> "IronicClient":
+        group = conf.ironic
+        auth = None
+        if group.auth_type and group.auth_type != "none":
+            auth = ks_loading.load_auth_from_conf_options(conf, "ironic")
+        elif not group.endpoint_override:
+            raise exc.IronicError(
+                reason="[ironic] needs either Keystone credentials (auth_type) "
+                "or endpoint_override"
+            )
+        session = ks_loading.load_session_from_conf_options(conf, "ironic", auth=auth)
+        kwargs: dict[str, Any] = {}
+        if group.endpoint_override:
+            kwargs["endpoint"] = group.endpoint_override
+        client = ironic_client.get_client(
+            "1",
+            session=session,
+            os_ironic_api_version=group.api_version,
+            max_retries=_CONFLICT_RETRIES,
+            retry_interval=_CONFLICT_RETRY_INTERVAL,
+            service_type=group.service_type,
+            region_name=group.region_name,
+            valid_interfaces=group.valid_interfaces,
+            **kwargs,
+        )
+        return cls(client, conf)
+
+    # -- plumbing --------------------------------------------------------------
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _CONNECTION_ERRORS as e:
+            raise exc.IronicUnavailable(reason=f"{what}: {e}") from e
+
+    def _wait(
+        self,
+        node_uuid: str,
+        action: str,
+        expected: set[str],
+        timeout: float,
+        fail_states: frozenset = frozenset(),
+    ) -> dict:
+        def done(node: dict) -> bool:
+            state = node["provision_state"]
+            target = node["target_provision_state"]
+            if state in expected and not target:
+                return True
+            if state in fail_states or (not target and state not in expected):
+                # Settled somewhere else: the action failed.
+                raise exc.NodeStateError(
+                    node_uuid, action, state, node.get("last_error")
+                )
+            return False
+
+        try:
+            return polling.wait_for(
+                lambda: self.get_node(node_uuid),
+                done,
+                timeout=timeout,
+                what=f"node {node_uuid} to finish {action}",
+            )
+        except polling.PollTimeout as e:
+            raise exc.NodeTimeout(
+                node_uuid, action, (e.last or {}).get("provision_state"), timeout
+            ) from e
+
+    # -- nodes ------------------------------------------------------------------
+
+    def get_node(self, node_uuid: str, fields=NODE_FIELDS) -> dict:
+        try:
+            node = self._call(
+                f"get node {node_uuid}",
+                self.client.node.get,
+                node_uuid,
+                fields=list(fields),
+            )
+        except ironic_exc.NotFound as e:
+            raise exc.NodeNotFound(node=node_uuid) from e
+        return _to_dict(node)
+
+    def find_node(self, node_uuid: str) -> dict | None:
+        try:
+            return self.get_node(node_uuid)
+        except exc.NodeNotFound:
+            return None
+
+    def list_nodes(self, **filters) -> list[dict]:
+        nodes = self._call(
+            "list nodes",
+            self.client.node.list,
+            limit=0,
+            fields=list(LIST_FIELDS),
+            **filters,
+        )
+        return [_to_dict(n) for n in nodes]
+
+    def create_node(self, node_uuid: str, **fields) -> dict:
+        """Create a node with a chosen uuid; an existing one is returned."""
+        try:
+            node = self._call(
+                f"create node {node_uuid}",
+                self.client.node.create,
+                uuid=node_uuid,
+                **fields,
+            )
+        except ironic_exc.Conflict:
+            existing = self.find_node(node_uuid)
+            if existing is None:
+                raise
+            LOG.info("Node %s already exists in Ironic; using it", node_uuid)
+            return existing
+        except ironic_exc.BadRequest as e:
+            raise exc.IronicError(reason=f"Ironic refused node {node_uuid}: {e}") from e
+        return self.get_node(_to_dict(node)["uuid"])
+
+    def create_port(self, node_uuid: str, address: str) -> None:
+        """Add a port; a port with that MAC on this node already is fine."""
+        try:
+            self._call(
+                f"create port {address}",
+                self.client.port.create,
+                node_uuid=node_uuid,
+                address=address,
+            )
+        except ironic_exc.Conflict as e:
+            ports = self._call(
+                "list ports", self.client.port.list, address=address, detail=True
+            )
+            if not any(p.node_uuid == node_uuid for p in ports):
+                raise exc.IronicError(
+                    reason=f"MAC {address} is already a port of another node"
+                ) from e
+
+    def claim_node(self, node_uuid: str, instance_uuid: str) -> None:
+        """Mark a node as the instance's, so that no allocation can take it."""
+        node = self.get_node(node_uuid)
+        if node["instance_uuid"] == instance_uuid:
+            return
+        if node["instance_uuid"]:
+            raise exc.NodeStateError(
+                node_uuid,
+                "claim",
+                node["provision_state"],
+                f"already claimed by {node['instance_uuid']}",
+            )
+        self._patch(
+            node_uuid, [{"op": "add", "path": "/instance_uuid", "value": instance_uuid}]
+        )
+
+    def unclaim_node(self, node_uuid: str) -> None:
+        node = self.get_node(node_uuid)
+        ops = []
+        if node["instance_uuid"]:
+            ops.append({"op": "remove", "path": "/instance_uuid"})
+        if ops:
+            self._patch(node_uuid, ops)
+
+    def _patch(self, node_uuid: str, ops: list[dict]) -> None:
+        try:
+            self._call(
+                f"update node {node_uuid}", self.client.node.update, node_uuid, ops
+            )
+        except ironic_exc.NotFound as e:
+            raise exc.NodeNotFound(node=node_uuid) from e
+        except ironic_exc.BadRequest as e:
+            raise exc.IronicError(
+                reason=f"Ironic refused to update node {node_uuid}: {e}"
+            ) from e
+
+    def _set_state(self, node_uuid: str, verb: str, **kwargs) -> None:
+        try:
+            self._call(
+                f"{verb} node {node_uuid}",
+                self.client.node.set_provision_state,
+                node_uuid,
+                verb,
+                **kwargs,
+            )
+        except ironic_exc.NotFound as e:
+            raise exc.NodeNotFound(node=node_uuid) from e
+        except (ironic_exc.BadRequest, ironic_exc.Conflict) as e:
+            node = self.find_node(node_uuid) or {}
+            raise exc.NodeStateError(
+                node_uuid, verb, node.get("provision_state"), str(e)
+            ) from e
+
+    def manage(self, node_uuid: str) -> dict:
+        node = self.get_node(node_uuid)
+        if (
+            node["provision_state"] == states.MANAGEABLE
+            and not node["target_provision_state"]
+        ):
+            return node
+        if node["provision_state"] == states.ENROLL:
+            self._set_state(node_uuid, states.VERB_MANAGE)
+        return self._wait(
+            node_uuid, "manage", {states.MANAGEABLE}, self.conf.engine.enroll_timeout
+        )
+
+    def provide(self, node_uuid: str) -> dict:
+        node = self.get_node(node_uuid)
+        if (
+            node["provision_state"] == states.AVAILABLE
+            and not node["target_provision_state"]
+        ):
+            return node
+        if node["provision_state"] == states.MANAGEABLE:
+            self._set_state(node_uuid, states.VERB_PROVIDE)
+        return self._wait(
+            node_uuid,
+            "provide",
+            {states.AVAILABLE},
+            self.conf.engine.enroll_timeout,
+            fail_states=frozenset({states.CLEANFAIL}),
+        )
+
+    def power_off(self, node_uuid: str) -> None:
+        """Power a node off and wait until Ironic reports it off."""
+        self._call(
+            f"power off {node_uuid}", self.client.node.set_power_state, node_uuid, "off"
+        )
+        try:
+            polling.wait_for(
+                lambda: self.get_node(node_uuid),
+                lambda n: (
+                    n["power_state"] == "power off" and not n["target_power_state"]
+                ),
+                timeout=self.conf.engine.enroll_timeout,
+                what=f"node {node_uuid} to power off",
+            )
+        except polling.PollTimeout as e:
+            raise exc.NodeTimeout(
+                node_uuid,
+                "power off",
+                (e.last or {}).get("provision_state"),
+                self.conf.engine.enroll_timeout,
+            ) from e
+
+    def delete_node(self, node_uuid: str) -> bool:
+        """Remove a node from Ironic; False if it was already gone.
+
+        A node Ironic would refuse to delete (claimed, or in a transient
+        state) is unclaimed and put in maintenance first.
+        """
+        node = self.find_node(node_uuid)
+        if node is None:
+            return False
+        if node["instance_uuid"] and not node["allocation_uuid"]:
+            self.unclaim_node(node_uuid)
+        if node["allocation_uuid"]:
+            self.delete_allocation(node["allocation_uuid"])
+        if (
+            node["provision_state"] not in states.DELETABLE
+            or node["target_provision_state"]
+        ):
+            if not node["maintenance"]:
+                self._call(
+                    f"maintenance {node_uuid}",
+                    self.client.node.set_maintenance,
+                    node_uuid,
+                    True,
+                    maint_reason="mogan-valence: removing this node",
+                )
+        try:
+            self._call(f"delete node {node_uuid}", self.client.node.delete, node_uuid)
+        except ironic_exc.NotFound:
+            return False
+        except (ironic_exc.BadRequest, ironic_exc.Conflict) as e:
+            raise exc.NodeStateError(
+                node_uuid, "delete", node["provision_state"], str(e)
+            ) from e
+        LOG.info("Deleted node %s from Ironic", node_uuid)
+        return True
+
+    # -- scheduling ---------------------------------------------------------------
+
+    def allocate(
+        self,
+        instance_uuid: str,
+        resource_class: str,
+        traits: list[str] | None = None,
+        exclude_nodes: list[str] | tuple = (),
+    ) -> tuple[str, str]:
+        """Pick a node through the allocation API; return (node, allocation).
+
+        The allocation carries the instance's uuid, which Ironic then puts on
+        the node as instance_uuid.
+
+        :raises NoValidNode: no available node matches (or all are excluded).
+        """
+        kwargs: dict[str, Any] = {
+            "resource_class": resource_class,
+            "uuid": instance_uuid,
+            "extra": {"instance_uuid": instance_uuid},
+        }
+        if traits:
+            kwargs["traits"] = list(traits)
+        if exclude_nodes:
+            candidates = [
+                n["uuid"]
+                for n in self.list_nodes(
+                    resource_class=resource_class,
+                    provision_state=states.AVAILABLE,
+                    associated=False,
+                    maintenance=False,
+                )
+                if n["uuid"] not in set(exclude_nodes)
+            ]
+            if not candidates:
+                raise exc.NoValidNode(
+                    reason=f"no available node of resource class {resource_class} "
+                    f"besides the node(s) already tried: {', '.join(exclude_nodes)}"
+                )
+            kwargs["candidate_nodes"] = candidates
+        try:
+            allocation = _to_dict(
+                self._call("create allocation", self.client.allocation.create, **kwargs)
+            )
+        except ironic_exc.BadRequest as e:
+            raise exc.NoValidNode(reason=str(e)) from e
+        except ironic_exc.Conflict:
+            # A leftover allocation of an earlier attempt with the same uuid.
+            self.delete_allocation(instance_uuid)
+            allocation = _to_dict(
+                self._call("create allocation", self.client.allocation.create, **kwargs)
+            )
+        alloc_uuid = allocation["uuid"]
+
+        def done(a: dict) -> bool:
+            if a["state"] == "error":
+                raise exc.NoValidNode(reason=a.get("last_error") or "allocation failed")
+            return a["state"] == "active"
+
+        try:
+            allocation = polling.wait_for(
+                lambda: _to_dict(
+                    self._call("get allocation", self.client.allocation.get, alloc_uuid)
+                ),
+                done,
+                timeout=self.conf.engine.enroll_timeout,
+                what=f"allocation {alloc_uuid}",
+            )
+        except exc.NoValidNode:
+            self.delete_allocation(alloc_uuid)
+            raise
+        except polling.PollTimeout as e:
+            self.delete_allocation(alloc_uuid)
+            raise exc.AllocationFailed(
+                allocation=alloc_uuid, reason=f"not done after {e.timeout:.0f}s"
+            ) from e
+        return allocation["node_uuid"], alloc_uuid
+
+    def delete_allocation(self, allocation_uuid: str) -> bool:
+        try:
+            self._call(
+                f"delete allocation {allocation_uuid}",
+                self.client.allocation.delete,
+                allocation_uuid,
+            )
+        except ironic_exc.NotFound:
+            return False
+        return True
+
+    # -- deploy -------------------------------------------------------------------
+
+    def deploy(
+        self, node_uuid: str, instance_info: dict, configdrive: str | dict | None = None
+    ) -> dict:
+        """Set instance_info, validate, deploy, and wait for 'active'."""
+        ops = [
+            {"op": "add", "path": f"/instance_info/{key}", "value": value}
+            for key, value in sorted(instance_info.items())
+        ]
+        self._patch(node_uuid, ops)
+        result = self._call(
+            f"validate {node_uuid}", self.client.node.validate, node_uuid
+        )
+        failures = {}
+        for interface in ("deploy", "power"):
+            check = getattr(result, interface, None) or {}
+            if not check.get("result"):
+                failures[interface] = check.get("reason") or "no reason given"
+        if failures:
+            raise exc.NodeValidationFailed(
+                node=node_uuid,
+                interfaces=", ".join(sorted(failures)),
+                reasons="; ".join(f"{k}: {v}" for k, v in sorted(failures.items())),
+            )
+        kwargs = {"configdrive": configdrive} if configdrive else {}
+        self._set_state(node_uuid, states.VERB_ACTIVE, **kwargs)
+        return self._wait(
+            node_uuid,
+            "deploy",
+            {states.ACTIVE},
+            self.conf.engine.deploy_timeout,
+            fail_states=frozenset({states.DEPLOYFAIL, states.ERROR}),
+        )
+
+    def undeploy(self, node_uuid: str) -> dict | None:
+        """Tear an instance down; None if the node is gone.
+
+        Idempotent: a node already available or manageable is only cleared of
+        what the instance left on it (allocation, instance_uuid, instance_info).
+        """
+        node = self.find_node(node_uuid)
+        if node is None:
+            return None
+        timeout = self.conf.engine.undeploy_timeout
+        if not states.is_settled(node):
+            # In transition (deploying, cleaning, ...): let it settle first.
+            try:
+                node = polling.wait_for(
+                    lambda: self.get_node(node_uuid),
+                    states.is_settled,
+                    timeout=timeout,
+                    what=f"node {node_uuid} to settle",
+                )
+            except polling.PollTimeout as e:
+                raise exc.NodeTimeout(
+                    node_uuid,
+                    "undeploy",
+                    (e.last or {}).get("provision_state"),
+                    timeout,
+                ) from e
+        if node["provision_state"] in states.UNDEPLOY_FROM:
+            self._set_state(node_uuid, states.VERB_DELETED)
+            node = self._wait(
+                node_uuid,
+                "undeploy",
+                {states.AVAILABLE, states.MANAGEABLE},
+                timeout,
+                fail_states=frozenset({states.CLEANFAIL, states.ERROR}),
+            )
+        if node["allocation_uuid"]:
+            self.delete_allocation(node["allocation_uuid"])
+            node = self.get_node(node_uuid)
+        if node["instance_uuid"]:
+            self._patch(node_uuid, [{"op": "remove", "path": "/instance_uuid"}])
+        return node

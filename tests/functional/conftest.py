@@ -1,0 +1,46 @@
+"""Session-wide real services for the functional tests.
+
+RabbitMQ comes from tools/with_services.py (MOGAN_VALENCE_TEST_TRANSPORT_URL);
+Ironic is started here, once, and shared: each test uses resource classes of
+its own so that tests never see each other's nodes.
+"""
+
+import os
+import uuid as uuidlib
+
+import pytest
+
+from mogan_valence.localstack import ironic as local_ironic
+from tests import base
+
+
+def _unavailable(what: str):
+    if base.REQUIRE_SERVICES:
+        pytest.fail(f"{what} (required: MOGAN_VALENCE_REQUIRE_SERVICES=1)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def transport_url():
+    url = os.environ.get("MOGAN_VALENCE_TEST_TRANSPORT_URL")
+    if not url:
+        _unavailable(
+            "no RabbitMQ: run the tests through 'make test' "
+            "(tools/with_services.py) with rabbitmq-server installed"
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def ironic(tmp_path_factory):
+    if not local_ironic.available():
+        _unavailable("the ironic package is not installed")
+    server = local_ironic.StandaloneIronic(str(tmp_path_factory.mktemp("ironic")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def resource_class():
+    return f"test-{uuidlib.uuid4().hex[:10]}"

@@ -1,0 +1,268 @@
+"""The engine as a separate process, with the real Ironic and RabbitMQ."""
+
+import http.server
+import json
+import signal
+import threading
+import time
+
+import pytest
+
+from mogan_valence.common import context as mv_context
+from mogan_valence.common import states
+from mogan_valence.engine import timing
+from tests.functional import harness
+
+CTX = mv_context.get_admin_context()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, transport_url, ironic):
+    proc = harness.EngineProcess(
+        str(tmp_path_factory.mktemp("engine")), transport_url, ironic.url
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def api(engine):
+    return engine.api()
+
+
+def _associated(ironic, node_uuids):
+    client = ironic.client()
+    return {u: client.node.get(u).instance_uuid for u in node_uuids}
+
+
+def test_preset_instance_goes_active_and_is_deleted(ironic, api, resource_class):
+    nodes = ironic.enroll_fake_nodes(2, resource_class, prefix=resource_class)
+    api.create_flavor(CTX, f"bm-{resource_class}", resources={resource_class: 1})
+    instance = api.create_instance(
+        CTX, "web-1", f"bm-{resource_class}", "http://127.0.0.1/img.qcow2"
+    )
+    assert instance.status == states.BUILDING
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status == states.ACTIVE, (
+        got["fault"] and got["fault"].message
+    )
+    node_uuid = got["instance"].node_uuid
+    assert node_uuid in nodes
+    node = ironic.client().node.get(node_uuid)
+    assert node.provision_state == "active"
+    assert node.instance_uuid == instance.uuid
+
+    api.delete_instance(CTX, instance.uuid)
+    got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+    assert got["instance"].status == states.DELETED
+    node = ironic.client().node.get(node_uuid)
+    assert node.provision_state == "available"
+    assert node.instance_uuid is None
+    assert [
+        s["step"]
+        for s in got["instance"].extra[timing.STEPS_KEY]
+        if s["op"] == "delete"
+    ] == ["undeploy"]
+
+
+class _HeldImage(http.server.BaseHTTPRequestHandler):
+    """Holds every request for the image until released, then answers 404."""
+
+    requested = threading.Event()
+    release = threading.Event()
+
+    def _hold(self):
+        type(self).requested.set()
+        type(self).release.wait(60)
+        self.send_response(404)
+        self.end_headers()
+
+    do_GET = do_HEAD = _hold
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def held_image():
+    _HeldImage.requested.clear()
+    _HeldImage.release.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeldImage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/image.qcow2", _HeldImage
+    _HeldImage.release.set()
+    server.shutdown()
+
+
+def _bad_node(ironic, resource_class):
+    """A node whose deploy really fails: the 'direct' interface fetches the
+    image first, and the image is not there."""
+    [uuid] = ironic.enroll_fake_nodes(
+        1,
+        resource_class,
+        prefix=f"bad-{resource_class}",
+        deploy_interface="direct",
+        driver_info={
+            "deploy_kernel": "http://127.0.0.1/k",
+            "deploy_ramdisk": "http://127.0.0.1/r",
+        },
+    )
+    # Its instance_info keeps a checksum so that validation passes.
+    ironic.client().node.update(
+        uuid,
+        [
+            {
+                "op": "add",
+                "path": "/instance_info/image_checksum",
+                "value": "d41d8cd98f00b204e9800998ecf8427e",
+            }
+        ],
+    )
+    return uuid
+
+
+def test_failing_deploy_is_rescheduled_to_another_node(
+    ironic, api, resource_class, held_image
+):
+    image, held = held_image
+    bad = _bad_node(ironic, resource_class)
+    api.create_flavor(CTX, f"bm-{resource_class}", resources={resource_class: 1})
+    instance = api.create_instance(CTX, "resched", f"bm-{resource_class}", image)
+    # Only the bad node exists: the first attempt must take it.
+    assert held.requested.wait(60), "the bad node never started deploying"
+    [good] = ironic.enroll_fake_nodes(
+        1, resource_class, prefix=f"good-{resource_class}"
+    )
+    held.release.set()
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status == states.ACTIVE, (
+        got["fault"] and got["fault"].message
+    )
+    assert got["instance"].node_uuid == good
+    bad_node = ironic.client().node.get(bad)
+    assert bad_node.provision_state == "available"
+    assert bad_node.instance_uuid is None
+    steps = [(s["step"], s["outcome"]) for s in got["instance"].extra[timing.STEPS_KEY]]
+    assert ("create-instance", "failed") in steps
+    assert ("create-instance", "ok") in steps
+
+
+def test_no_node_left_ends_in_error_with_allocation_freed(
+    ironic, api, resource_class, held_image
+):
+    image, held = held_image
+    held.release.set()
+    bad = _bad_node(ironic, resource_class)
+    api.create_flavor(CTX, f"bm-{resource_class}", resources={resource_class: 1})
+    instance = api.create_instance(CTX, "doomed", f"bm-{resource_class}", image)
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status == states.ERROR
+    fault = got["fault"]
+    assert fault.message.startswith("schedule-create-instance: No valid node found")
+    assert bad in fault.message
+    assert got["instance"].node_uuid is None
+    client = ironic.client()
+    assert [a for a in client.allocation.list() if a.uuid == instance.uuid] == []
+    node = client.node.get(bad)
+    assert node.instance_uuid is None
+    assert node.provision_state == "available"
+
+
+def test_cli_end_to_end(ironic, engine, resource_class):
+    ironic.enroll_fake_nodes(1, resource_class, prefix=resource_class)
+    flavor = f"cli-{resource_class}"
+    engine.cli("flavor", "create", flavor, "--resource", resource_class)
+    listed = json.loads(engine.cli("-f", "json", "flavor", "list").stdout)
+    assert flavor in [f["name"] for f in listed]
+    created = engine.cli(
+        "-f",
+        "json",
+        "server",
+        "create",
+        "cli-web",
+        "--flavor",
+        flavor,
+        "--image",
+        "http://127.0.0.1/img.qcow2",
+        "--wait",
+    )
+    server = json.loads(created.stdout)
+    assert server["status"] == states.ACTIVE
+    assert "cli-web: active" in created.stderr
+    shown = json.loads(
+        engine.cli("-f", "json", "server", "show", server["uuid"]).stdout
+    )
+    assert shown["uuid"] == server["uuid"]
+    table = engine.cli("server", "list").stdout.splitlines()
+    header = [c.strip() for c in table[1].strip("|").split("|")]
+    assert header[:3] == ["uuid", "name", "status"]
+    assert any("cli-web" in line and "active" in line for line in table[3:])
+    engine.cli("server", "delete", server["uuid"], "--wait")
+    gone = json.loads(engine.cli("-f", "json", "server", "show", server["uuid"]).stdout)
+    assert gone["status"] == states.DELETED
+    bad = engine.cli(
+        "server",
+        "create",
+        "x",
+        "--flavor",
+        "no-such-flavor",
+        "--image",
+        "img",
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "no-such-flavor" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_cli_without_engine_says_so(engine, tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text(
+        f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
+        "[engine]\nhost = nobody-home\n"
+    )
+    result = harness.subprocess.run(
+        [
+            harness._bin("mogan-valence"),
+            "--config-file",
+            str(conf),
+            "--rpc-timeout",
+            "2",
+            "flavor",
+            "list",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "did not answer" in result.stderr
+    assert "nobody-home" in result.stderr
+
+
+def test_engine_refuses_to_start_with_a_missing_extension(
+    tmp_path, transport_url, ironic
+):
+    proc = harness.EngineProcess(
+        str(tmp_path), transport_url, ironic.url, extensions="no-such-extension"
+    )
+    proc.dbsync()
+    result = harness.subprocess.run(
+        [harness._bin("mogan-valence-engine"), "--config-file", proc.conf_path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "'no-such-extension' is not installed" in result.stderr
+
+
+def test_sigterm_stops_the_engine(tmp_path, transport_url, ironic):
+    proc = harness.EngineProcess(str(tmp_path), transport_url, ironic.url)
+    proc.start()
+    began = time.monotonic()
+    proc.proc.proc.send_signal(signal.SIGTERM)
+    assert proc.proc.proc.wait(timeout=30) == 0
+    assert time.monotonic() - began < 30

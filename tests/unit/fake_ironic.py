@@ -1,0 +1,106 @@
+"""An in-memory stand-in for ``mogan_valence.ironic.client.IronicClient``.
+
+Unit tests of the engine stub Ironic at this boundary; the real wrapper is
+exercised against a real Ironic by the functional tests.
+"""
+
+import threading
+
+from mogan_valence.ironic import exceptions as exc
+
+
+class FakeIronic:
+    def __init__(self, nodes: dict[str, str] | None = None):
+        """:param nodes: node uuid -> resource class (all available)."""
+        self.lock = threading.Lock()
+        self.nodes = {
+            uuid: {
+                "uuid": uuid,
+                "name": f"node-{uuid[:4]}",
+                "resource_class": rc,
+                "provision_state": "available",
+                "target_provision_state": None,
+                "instance_uuid": None,
+                "allocation_uuid": None,
+                "properties": {},
+                "deploy_interface": "fake",
+                "maintenance": False,
+                "extra": {},
+            }
+            for uuid, rc in (nodes or {}).items()
+        }
+        self.allocations: dict[str, str] = {}
+        self.calls: list[tuple] = []
+        # node uuid -> exception to raise from deploy / undeploy
+        self.deploy_failures: dict[str, Exception] = {}
+        self.undeploy_failures: dict[str, Exception] = {}
+        self.fail_next: dict[str, Exception] = {}
+
+    def _maybe_fail(self, op: str):
+        error = self.fail_next.pop(op, None)
+        if error is not None:
+            raise error
+
+    def get_node(self, node_uuid, fields=None):
+        try:
+            return dict(self.nodes[node_uuid])
+        except KeyError:
+            raise exc.NodeNotFound(node=node_uuid) from None
+
+    def find_node(self, node_uuid):
+        return dict(self.nodes[node_uuid]) if node_uuid in self.nodes else None
+
+    def allocate(self, instance_uuid, resource_class, traits=None, exclude_nodes=()):
+        self.calls.append(("allocate", instance_uuid, tuple(exclude_nodes)))
+        self._maybe_fail("allocate")
+        with self.lock:
+            for node in self.nodes.values():
+                if (
+                    node["resource_class"] == resource_class
+                    and node["provision_state"] == "available"
+                    and not node["instance_uuid"]
+                    and node["uuid"] not in exclude_nodes
+                ):
+                    node["instance_uuid"] = instance_uuid
+                    node["allocation_uuid"] = instance_uuid
+                    self.allocations[instance_uuid] = node["uuid"]
+                    return node["uuid"], instance_uuid
+        raise exc.NoValidNode(reason=f"no available node of class {resource_class}")
+
+    def delete_allocation(self, allocation_uuid):
+        self.calls.append(("delete_allocation", allocation_uuid))
+        with self.lock:
+            node_uuid = self.allocations.pop(allocation_uuid, None)
+            if node_uuid is None:
+                return False
+            node = self.nodes[node_uuid]
+            node["instance_uuid"] = None
+            node["allocation_uuid"] = None
+        return True
+
+    def deploy(self, node_uuid, instance_info, configdrive=None):
+        self.calls.append(("deploy", node_uuid))
+        error = self.deploy_failures.get(node_uuid)
+        node = self.nodes[node_uuid]
+        node["instance_info"] = dict(instance_info)
+        if error is not None:
+            node["provision_state"] = "deploy failed"
+            raise error
+        node["provision_state"] = "active"
+        return dict(node)
+
+    def undeploy(self, node_uuid):
+        self.calls.append(("undeploy", node_uuid))
+        self._maybe_fail("undeploy")
+        error = self.undeploy_failures.get(node_uuid)
+        if error is not None:
+            raise error
+        node = self.nodes.get(node_uuid)
+        if node is None:
+            return None
+        node["provision_state"] = "available"
+        node.pop("instance_info", None)
+        if node["allocation_uuid"]:
+            self.delete_allocation(node["allocation_uuid"])
+        node["instance_uuid"] = None
+        return dict(node)
