@@ -23,6 +23,7 @@ class Simulator(fixtures.Fixture):
         systems: int = 8,
         pod_file: str | None = None,
         with_redfish: bool = False,
+        redfish_password: str = "password",
     ):
         super().__init__()
         self.options = server.Options(
@@ -32,6 +33,7 @@ class Simulator(fixtures.Fixture):
             state_dir=state_dir,
             redfish=with_redfish,
             redfish_port=redfish.free_port(),
+            redfish_password=redfish_password,
             redfish_power_delay=0,
         )
 

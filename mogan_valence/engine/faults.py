@@ -23,11 +23,10 @@ def describe(error) -> tuple[int, str, str]:
         exc = error
         text = str(error) if error is not None else "unknown error"
         kind = type(error).__name__ if error is not None else "Error"
-    code = (
-        getattr(exc, "code", 500)
-        if isinstance(exc, exception.MoganValenceException)
-        else 500
-    )
+    code = getattr(exc, "code", 500)
+    ours = isinstance(exc, exception.MoganValenceException)
+    if not ours or not isinstance(code, int):
+        code = 500
     # NOTE: messages from Ironic or Valence could echo a request; mask any
     # password-looking value before it is stored or logged.
     text = strutils.mask_password(text or kind)

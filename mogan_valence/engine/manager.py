@@ -103,6 +103,14 @@ class EngineManager:
 
     # -- flavors -----------------------------------------------------------------
 
+    @staticmethod
+    def _validate_with(extension, flavor: dict) -> None:
+        try:
+            extension.validate_flavor(flavor)
+        except exception.InvalidInput as e:
+            # Re-raised as the engine's own type: RPC clients know it.
+            raise exception.InvalidInput(e.message) from e
+
     def _claiming_extension(self, flavor: dict) -> ext_mod.EngineExtension | None:
         return next((e for e in self.extensions if e.claims_flavor(flavor)), None)
 
@@ -159,7 +167,7 @@ class EngineManager:
                     "enabled_extensions)"
                 )
         for extension in self.extensions:
-            extension.validate_flavor(plain)
+            self._validate_with(extension, plain)
         flavor = flavor_obj.Flavor(
             name=name.strip(),
             description=description,
@@ -223,7 +231,7 @@ class EngineManager:
         for extension in self.extensions:
             # Re-checked before anything is composed: the extension's view of
             # what is valid may have changed since the flavor was created.
-            extension.validate_flavor(plain)
+            self._validate_with(extension, plain)
         instance = instance_obj.Instance(
             name=name.strip(),
             description=description,

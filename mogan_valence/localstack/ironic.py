@@ -55,6 +55,8 @@ dhcp_provider = none
 [deploy]
 http_root = {run_dir}/http
 http_url = http://127.0.0.1:{http_port}
+# Boot ISOs are handed to the BMC by URL (the Redfish emulator fetches them).
+ramdisk_image_download_source = http
 
 [pxe]
 tftp_root = {run_dir}/tftp

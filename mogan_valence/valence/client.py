@@ -312,7 +312,7 @@ class ValenceClient:
                     "RSD 2.x 'local_drives' extension that 'disk_gb'/'disk_type' need "
                     f"({error.detail})",
                     status=error.status,
-                    code=error.code,
+                    code=error.valence_code,
                     title=error.title,
                     detail=error.detail,
                     method="POST",

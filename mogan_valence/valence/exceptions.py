@@ -1,9 +1,9 @@
 """Typed errors of the Valence client.
 
-Each carries what Valence said: its ``code``, ``title`` and ``detail``, and the
-HTTP ``status``. Valence answers many errors as HTTP 500 with an exception
-class name as ``code`` (for example ``KeyError`` for a missing ``podm_id``), so
-callers decide on the type, never on the message text.
+Each carries what Valence said: its code (``valence_code``), ``title`` and
+``detail``, and the HTTP ``status``. Valence answers many errors as HTTP 500
+with an exception class name as its code (for example ``KeyError`` for a
+missing ``podm_id``), so callers decide on the type, never on the message.
 """
 
 from mogan_valence.common import exception
@@ -24,7 +24,10 @@ class ValenceError(exception.MoganValenceException):
         url=None,
     ):
         self.status = status
-        self.code = code
+        # NOTE: .code is the HTTP-like status every project exception has;
+        # Valence's own code (a string such as "KeyError") is valence_code.
+        self.code = status if isinstance(status, int) else 500
+        self.valence_code = code
         self.title = title
         self.detail = detail
         self.method = method

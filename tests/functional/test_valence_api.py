@@ -78,7 +78,7 @@ class TestRootAndErrors(SimulatorTestCase):
         err = self.assertRaises(
             vexc.ValenceServerError, self.client._request, "GET", "/v1/foo"
         )
-        self.assertEqual("NotFound", err.code)
+        self.assertEqual("NotFound", err.valence_code)
         self.assertIn("NotFound", str(err))
 
     def test_trailing_slash_and_cors(self):
@@ -131,7 +131,7 @@ class TestFlavors(SimulatorTestCase):
             )
             self.assertEqual(400, err.status)
             self.assertEqual("Validation Error", err.title)
-            self.assertEqual("Bad Request", err.code)
+            self.assertEqual("Bad Request", err.valence_code)
         response = self.raw("POST", "/v1/flavors", {"name": "noprops"})
         self.assertEnvelope(response, 400, "Bad Request", "Validation Error")
 

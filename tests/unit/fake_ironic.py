@@ -104,3 +104,56 @@ class FakeIronic:
             self.delete_allocation(node["allocation_uuid"])
         node["instance_uuid"] = None
         return dict(node)
+
+    # -- enrollment ---------------------------------------------------------------
+
+    def create_node(self, node_uuid, **fields):
+        self.calls.append(("create_node", node_uuid))
+        self._maybe_fail("create_node")
+        if node_uuid not in self.nodes:
+            self.nodes[node_uuid] = {
+                "uuid": node_uuid,
+                "provision_state": "enroll",
+                "target_provision_state": None,
+                "instance_uuid": None,
+                "allocation_uuid": None,
+                "maintenance": False,
+                "ports": [],
+                "deploy_interface": fields.get("deploy_interface", "fake"),
+                **fields,
+            }
+        return dict(self.nodes[node_uuid])
+
+    def claim_node(self, node_uuid, instance_uuid):
+        self.calls.append(("claim_node", node_uuid))
+        node = self.nodes[node_uuid]
+        if node["instance_uuid"] not in (None, instance_uuid):
+            raise exc.NodeStateError(
+                node_uuid,
+                "claim",
+                node["provision_state"],
+                "claimed by another instance",
+            )
+        node["instance_uuid"] = instance_uuid
+
+    def create_port(self, node_uuid, address):
+        self.calls.append(("create_port", node_uuid, address))
+        self._maybe_fail("create_port")
+        ports = self.nodes[node_uuid].setdefault("ports", [])
+        if address not in ports:
+            ports.append(address)
+
+    def manage(self, node_uuid):
+        self.calls.append(("manage", node_uuid))
+        self._maybe_fail("manage")
+        self.nodes[node_uuid]["provision_state"] = "manageable"
+
+    def provide(self, node_uuid):
+        self.calls.append(("provide", node_uuid))
+        self._maybe_fail("provide")
+        self.nodes[node_uuid]["provision_state"] = "available"
+
+    def delete_node(self, node_uuid):
+        self.calls.append(("delete_node", node_uuid))
+        self._maybe_fail("delete_node")
+        return self.nodes.pop(node_uuid, None) is not None

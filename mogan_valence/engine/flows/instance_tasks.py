@@ -169,12 +169,15 @@ class CreateInstanceTask(task.Task):
 
     def execute(self, instance_uuid, node_uuid, image_source):
         node = self.ironic.get_node(node_uuid)
-        info = {
-            "image_source": image_source,
-            "root_gb": str((node.get("properties") or {}).get("local_gb") or 10),
-        }
         if node.get("deploy_interface") == "ramdisk":
-            info["boot_iso"] = image_source
+            # A ramdisk deploy boots the image as an ISO; Ironic refuses
+            # image_source beside boot_iso.
+            info = {"boot_iso": image_source}
+        else:
+            info = {
+                "image_source": image_source,
+                "root_gb": str((node.get("properties") or {}).get("local_gb") or 10),
+            }
         LOG.info(
             "Instance %s: deploying %s on node %s",
             instance_uuid,

@@ -103,7 +103,7 @@ class TestErrors(ClientTestCase):
         )
         self.assertEqual(
             (500, "KeyError", "KeyError", "'podm_id'"),
-            (err.status, err.code, err.title, err.detail),
+            (err.status, err.valence_code, err.title, err.detail),
         )
         self.assertIn("'podm_id'", str(err))
 

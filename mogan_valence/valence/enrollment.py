@@ -1,0 +1,93 @@
+"""What an Ironic node enrolled for a composed Valence node looks like."""
+
+from oslo_config import cfg
+
+from mogan_valence.common import exception
+
+# extra["mogan_valence"] marks a node as ours; the reconciler relies on it.
+EXTRA_KEY = "mogan_valence"
+
+
+def system_path(detail: dict) -> str | None:
+    """The Redfish system path; legacy RSD gives ``{"@odata.id": path}``."""
+    system = detail.get("computer_system")
+    if isinstance(system, dict):
+        system = system.get("@odata.id")
+    return system or None
+
+
+def macs(detail: dict) -> list[str]:
+    network = (detail.get("metadata") or {}).get("network") or []
+    found = [n.get("mac") for n in network if isinstance(n, dict) and n.get("mac")]
+    return [m.lower() for m in found]
+
+
+def properties(detail: dict) -> dict:
+    metadata = detail.get("metadata") or {}
+    cpus = detail.get("cpu_cores") or sum(
+        int(p.get("total_core") or 0) for p in metadata.get("processor") or []
+    )
+    memory = detail.get("ram_mib") or sum(
+        int(m.get("total_memory_mb") or 0) for m in metadata.get("memory") or []
+    )
+    disk = detail.get("disk_gb") or sum(
+        int(d.get("capacity_gib") or 0) for d in metadata.get("local_drives") or []
+    )
+    props = {"cpu_arch": "x86_64"}
+    if cpus:
+        props["cpus"] = int(cpus)
+    if memory:
+        props["memory_mb"] = int(memory)
+    if disk:
+        props["local_gb"] = int(disk)
+    return props
+
+
+class EnrollmentError(exception.MoganValenceException):
+    msg_fmt = "Cannot enroll the composed node: %(reason)s"
+
+
+def driver_fields(conf: cfg.ConfigOpts, detail: dict) -> dict:
+    group = conf.valence
+    if group.enroll_driver == "fake-hardware":
+        return {"driver": "fake-hardware", "driver_info": {}}
+    path = system_path(detail)
+    if not path:
+        raise EnrollmentError(
+            f"Valence node {detail.get('uuid')} has no computer_system: cannot "
+            "tell Ironic which Redfish system to manage"
+        )
+    driver_info = {
+        "redfish_address": group.redfish_address,
+        "redfish_system_id": path,
+        "redfish_username": group.redfish_username,
+        "redfish_password": group.redfish_password,
+        "redfish_verify_ca": group.redfish_verify_ca,
+        "redfish_auth_type": group.redfish_auth_type,
+    }
+    return {
+        "driver": "redfish",
+        "driver_info": driver_info,
+        "deploy_interface": group.deploy_interface,
+        "boot_interface": group.boot_interface,
+    }
+
+
+def node_fields(
+    conf: cfg.ConfigOpts, instance_uuid: str, valence_node: dict, detail: dict
+) -> dict:
+    fields = driver_fields(conf, detail)
+    fields.update(
+        name=valence_node["name"],
+        resource_class=conf.valence.resource_class,
+        properties=properties(detail),
+        extra={
+            EXTRA_KEY: {
+                "composed": True,
+                "instance_uuid": instance_uuid,
+                "valence_node": valence_node["uuid"],
+                "podm_id": valence_node.get("podm_id"),
+            }
+        },
+    )
+    return fields

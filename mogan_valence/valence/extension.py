@@ -1,0 +1,104 @@
+"""The Valence engine extension: compose and enroll ahead of the create flow,
+unenroll and release after the undeploy on delete."""
+
+import logging
+
+from mogan_valence.common import exception
+from mogan_valence.engine import extensions
+from mogan_valence.valence import client as valence_client
+from mogan_valence.valence import composition as composition_mod
+from mogan_valence.valence import tasks
+
+LOG = logging.getLogger(__name__)
+
+
+class ValenceExtension(extensions.EngineExtension):
+    """Registered as ``valence`` in ``mogan.engine.extensions``."""
+
+    name = "valence"
+
+    def __init__(self, host: extensions.ExtensionHost):
+        super().__init__(host)
+        self.conf = host.conf
+        self.ironic = host.ironic
+        group = self.conf.valence
+        if group.enroll_driver == "redfish":
+            missing = [
+                opt
+                for opt in ("redfish_address", "redfish_username", "redfish_password")
+                if not getattr(group, opt)
+            ]
+            if missing:
+                raise exception.InvalidInput(
+                    reason="[valence] enroll_driver = redfish needs "
+                    + ", ".join(f"[valence] {m}" for m in missing)
+                )
+        self.valence = valence_client.ValenceClient.from_conf(self.conf)
+
+    # -- flavors -----------------------------------------------------------------
+
+    def claims_flavor(self, flavor: dict) -> bool:
+        return composition_mod.is_composed(flavor.get("composition"))
+
+    def validate_flavor(self, flavor: dict) -> None:
+        if not self.claims_flavor(flavor):
+            return
+        comp = composition_mod.validate(flavor["composition"])
+        composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
+
+    def _compose_on_no_valid_node(self, flavor: dict) -> bool:
+        return bool(
+            self.conf.valence.compose_on_no_valid_node and flavor.get("resources")
+        )
+
+    # -- create ------------------------------------------------------------------
+
+    def reshape_create_flow(self, context, instance_uuid, flavor, base_tasks):
+        if not self.claims_flavor(flavor):
+            return base_tasks
+        compose = tasks.ComposeNodeTask(self.valence, self.conf)
+        enroll = tasks.EnrollNodeTask(self.ironic, self.valence, self.conf)
+        if self._compose_on_no_valid_node(flavor):
+            return [
+                tasks.ComposeOnNoValidNodeTask(t, compose, enroll)
+                if getattr(t, "is_scheduling", False)
+                else t
+                for t in base_tasks
+            ]
+        # The composed node is the placement: drop the scheduling tasks.
+        return [compose, enroll] + [
+            t for t in base_tasks if not getattr(t, "is_scheduling", False)
+        ]
+
+    # -- delete ------------------------------------------------------------------
+
+    def delete_steps(self, context, instance) -> list[extensions.DeleteStep]:
+        if not instance.is_composed:
+            return []
+        name = tasks.node_name(instance.uuid)
+        node_uuid = instance.node_uuid
+
+        def unenroll():
+            if node_uuid:
+                self.ironic.delete_node(node_uuid)
+
+        def release():
+            target = node_uuid
+            if target is None:
+                # A create that was reverted may still have left a node
+                # behind (its answer lost): find it by name.
+                node = self.valence.find_node_by_name(name)
+                target = node["uuid"] if node else None
+            if target is None:
+                return
+            if self.ironic.find_node(target) is not None:
+                raise exception.Conflict(
+                    f"Node {target} is still enrolled in Ironic; not releasing it"
+                )
+            if self.valence.release_node(target):
+                LOG.info("Instance %s: released Valence node %s", instance.uuid, target)
+
+        return [
+            extensions.DeleteStep("unenroll", unenroll),
+            extensions.DeleteStep("release", release),
+        ]

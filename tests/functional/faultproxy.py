@@ -1,0 +1,141 @@
+"""An HTTP proxy in front of a real service that fails chosen requests.
+
+The service stays real; only the requests a test picks fail, the way a
+network or an overloaded server would make them fail:
+
+- ``status``: answer this HTTP status without forwarding;
+- ``delay``: hold the request this many seconds first (a client with a
+  shorter timeout sees a timeout);
+- ``drop``: close the connection without answering.
+
+A rule matches a method, a path regular expression and, optionally, a
+substring of the request body; it fires ``count`` times.
+"""
+
+import dataclasses
+import http.server
+import re
+import threading
+import time
+
+import requests
+
+
+@dataclasses.dataclass
+class Rule:
+    method: str
+    path: str
+    body: str | None = None
+    status: int | None = 500
+    delay: float = 0.0
+    drop: bool = False
+    count: int = 1
+    hits: int = 0
+
+    def matches(self, method: str, path: str, body: bytes) -> bool:
+        return (
+            self.count > 0
+            and method == self.method
+            and re.search(self.path, path) is not None
+            and (self.body is None or self.body.encode() in body)
+        )
+
+
+class FaultProxy:
+    def __init__(self, upstream: str):
+        self.upstream = upstream.rstrip("/")
+        self.rules: list[Rule] = []
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, str]] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                rule = proxy._take(self.command, self.path, body)
+                with proxy.lock:
+                    proxy.log.append((self.command, self.path))
+                if rule is not None:
+                    if rule.delay:
+                        time.sleep(rule.delay)
+                    if rule.drop:
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    if rule.status:
+                        payload = (
+                            b'{"error_message": "{\\"faultstring\\": '
+                            b'\\"injected by the test proxy\\"}"}'
+                        )
+                        self.send_response(rule.status)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection")
+                }
+                upstream = requests.request(
+                    self.command,
+                    proxy.upstream + self.path,
+                    data=body,
+                    headers=headers,
+                    timeout=120,
+                )
+                self.send_response(upstream.status_code)
+                for key, value in upstream.headers.items():
+                    if key.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                    ):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self) -> "FaultProxy":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add(self, rule: Rule) -> Rule:
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self.lock:
+            self.rules.clear()
+
+    def _take(self, method: str, path: str, body: bytes) -> Rule | None:
+        with self.lock:
+            for rule in self.rules:
+                if rule.matches(method, path, body):
+                    rule.count -= 1
+                    rule.hits += 1
+                    return rule
+        return None

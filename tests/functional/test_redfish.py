@@ -1,0 +1,113 @@
+"""The redfish path end to end: Ironic's redfish driver manages the composed
+system through sushy-tools' emulator (ramdisk deploy of a small boot ISO)."""
+
+import functools
+import http.server
+import os
+import threading
+
+import pycdlib
+import pytest
+import requests
+
+from mogan_valence.common import context as mv_context
+from mogan_valence.common import states
+from tests import fixtures as mv_fixtures
+from tests.functional import harness
+
+CTX = mv_context.get_admin_context()
+
+
+@pytest.fixture(scope="module")
+def iso_url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("http")
+    iso = pycdlib.PyCdlib()
+    iso.new()
+    data = b"mogan-valence test boot image\n"
+    import io
+
+    iso.add_fp(io.BytesIO(data), len(data), "/README.;1")
+    iso.write(str(root / "boot.iso"))
+    iso.close()
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(root)
+    )
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/boot.iso"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    fixture = mv_fixtures.Simulator(
+        str(tmp_path_factory.mktemp("valence-rf")), systems=2, with_redfish=True
+    )
+    fixture.setUp()
+    yield fixture
+    fixture.cleanUp()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, transport_url, ironic, sim):
+    emulator = sim.sim.emulator
+    extra = (
+        f"\n[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
+        "enroll_driver = redfish\nresource_class = composed-redfish\n"
+        f"redfish_address = {emulator.url}\nredfish_username = {emulator.username}\n"
+        f"redfish_password = {emulator.password}\nredfish_verify_ca = False\n"
+        "retries = 0\n"
+    )
+    proc = harness.EngineProcess(
+        str(tmp_path_factory.mktemp("engine-rf")),
+        transport_url,
+        ironic.url,
+        extensions="valence",
+        extra=extra,
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_composed_instance_over_redfish(ironic, sim, engine, iso_url):
+    api = engine.api()
+    api.create_flavor(CTX, "rf-small", composition={"cpu_cores": 4, "ram_mib": 8192})
+    instance = api.create_instance(CTX, "rf-1", "rf-small", iso_url)
+    got = harness.wait_status(
+        api, instance.uuid, {states.ACTIVE, states.ERROR}, timeout=300
+    )
+    assert got["instance"].status == states.ACTIVE, (
+        got["fault"] and got["fault"].message
+    )
+    node_uuid = got["instance"].node_uuid
+    node = ironic.client().node.get(node_uuid)
+    assert node.driver == "redfish"
+    assert node.deploy_interface == "ramdisk"
+    assert node.power_state == "power on"
+    assert node.provision_state == "active"
+    # The emulator's system is the composed one, and Ironic booted it.
+    system_path = sim.state.pod.system(sim.state.nodes[node_uuid]["system_id"]).path
+    emulator = sim.sim.emulator
+    system = requests.get(
+        f"{emulator.url}{system_path}",
+        timeout=10,
+        auth=(emulator.username, emulator.password),
+    ).json()
+    assert system["PowerState"] == "On"
+    # The password is stored in Ironic, never echoed back.
+    assert node.driver_info["redfish_password"] != emulator.password
+
+    api.delete_instance(CTX, instance.uuid)
+    got = harness.wait_status(
+        api, instance.uuid, {states.DELETED, states.ERROR}, timeout=300
+    )
+    assert got["instance"].status == states.DELETED, (
+        got["fault"] and got["fault"].message
+    )
+    assert sim.state.nodes == {}
+    assert ironic.client().node.list(resource_class="composed-redfish") == []
+    # The BMC password never reaches the engine's log (it runs with debug on).
+    with open(os.path.join(engine.work_dir, "engine.log")) as log:
+        assert emulator.password not in log.read()
