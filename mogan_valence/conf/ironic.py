@@ -31,8 +31,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     ks_loading.register_adapter_conf_options(conf, GROUP.name)
     conf.set_default("service_type", DEFAULT_SERVICE_TYPE, group=GROUP.name)
     conf.set_default("timeout", 60, group=GROUP.name)
-    conf.set_default("status_code_retries", 3, group=GROUP.name)
-    conf.set_default("connect_retries", 3, group=GROUP.name)
 
 
 def list_opts() -> list[cfg.Opt]:
