@@ -7,6 +7,7 @@ or deleting an instance runs on a bounded pool of worker threads.
 import concurrent.futures
 import logging
 import threading
+import urllib.parse
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -34,6 +35,8 @@ _EXPECTED = (
     exception.InvalidStateTransition,
 )
 MAX_NAME = 255
+# What Ironic can deploy from, besides a Glance image UUID.
+IMAGE_SCHEMES = ("http", "https", "file", "oci")
 
 
 def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
@@ -219,6 +222,12 @@ class EngineManager:
             )
         if not isinstance(image_source, str) or not image_source.strip():
             raise exception.InvalidInput(reason="an image (image_source) is required")
+        image_source = image_source.strip()
+        scheme = urllib.parse.urlsplit(image_source).scheme
+        if not uuidutils.is_uuid_like(image_source) and scheme not in IMAGE_SCHEMES:
+            raise exception.InvalidInput(
+                reason=f"image {image_source!r} is neither an image UUID nor a "
+                f"{'/'.join(IMAGE_SCHEMES)} URL")
         flavor_o = flavor_obj.Flavor.get(context, flavor)
         if flavor_o.disabled:
             raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")

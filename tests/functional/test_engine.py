@@ -209,7 +209,7 @@ def test_cli_end_to_end(ironic, engine, resource_class):
         "--flavor",
         "no-such-flavor",
         "--image",
-        "img",
+        "http://127.0.0.1/img.qcow2",
         check=False,
     )
     assert bad.returncode == 1

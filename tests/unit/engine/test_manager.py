@@ -111,7 +111,7 @@ class TestCreate(base.EngineTestCase):
             }
         )
         uuids = [
-            self.manager.create_instance(self.ctx, f"w{i}", "bm", "img").uuid
+            self.manager.create_instance(self.ctx, f"w{i}", "bm", "http://img/x.qcow2").uuid
             for i in range(10)
         ]
         self.manager.wait_idle(30)
@@ -126,6 +126,8 @@ class TestCreateValidation(base.EngineTestCase):
             (dict(name="", flavor="bm", image_source="img"), "name"),
             (dict(name="x", flavor="bm", image_source=""), "image"),
             (dict(name="x" * 300, flavor="bm", image_source="img"), "name"),
+            (dict(name="x", flavor="bm", image_source="ubuntu"), "neither an image UUID"),
+            (dict(name="x", flavor="bm", image_source="ftp://a/b"), "ftp://a/b"),
         ]
         for kwargs, word in cases:
             err = self.assertRaises(
@@ -138,7 +140,7 @@ class TestCreateValidation(base.EngineTestCase):
             self.ctx,
             "x",
             "nope",
-            "img",
+            "http://img/x.qcow2",
         )
         self.assertIn("nope", str(err))
         self.assertEqual([], instance_obj.Instance.list(self.ctx))
@@ -153,7 +155,7 @@ class TestCreateValidation(base.EngineTestCase):
             self.ctx,
             "x",
             "bm",
-            "img",
+            "http://img/x.qcow2",
         )
         self.assertIn("disabled", str(err))
 
