@@ -227,7 +227,8 @@ class EngineManager:
         if not uuidutils.is_uuid_like(image_source) and scheme not in IMAGE_SCHEMES:
             raise exception.InvalidInput(
                 reason=f"image {image_source!r} is neither an image UUID nor a "
-                f"{'/'.join(IMAGE_SCHEMES)} URL")
+                f"{'/'.join(IMAGE_SCHEMES)} URL"
+            )
         flavor_o = flavor_obj.Flavor.get(context, flavor)
         if flavor_o.disabled:
             raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")

@@ -111,7 +111,9 @@ class TestCreate(base.EngineTestCase):
             }
         )
         uuids = [
-            self.manager.create_instance(self.ctx, f"w{i}", "bm", "http://img/x.qcow2").uuid
+            self.manager.create_instance(
+                self.ctx, f"w{i}", "bm", "http://img/x.qcow2"
+            ).uuid
             for i in range(10)
         ]
         self.manager.wait_idle(30)
@@ -126,7 +128,10 @@ class TestCreateValidation(base.EngineTestCase):
             (dict(name="", flavor="bm", image_source="img"), "name"),
             (dict(name="x", flavor="bm", image_source=""), "image"),
             (dict(name="x" * 300, flavor="bm", image_source="img"), "name"),
-            (dict(name="x", flavor="bm", image_source="ubuntu"), "neither an image UUID"),
+            (
+                dict(name="x", flavor="bm", image_source="ubuntu"),
+                "neither an image UUID",
+            ),
             (dict(name="x", flavor="bm", image_source="ftp://a/b"), "ftp://a/b"),
         ]
         for kwargs, word in cases:
