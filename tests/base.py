@@ -9,7 +9,7 @@ import testtools
 
 from mogan_valence import conf as _conf  # noqa: F401  (registers the options)
 from mogan_valence.db import api as db_api
-from mogan_valence.db import models
+from mogan_valence.db import migration
 from mogan_valence import objects
 
 CONF = cfg.CONF
@@ -35,7 +35,7 @@ class TestCase(testtools.TestCase):
 
 
 class Database(fixtures.Fixture):
-    """A fresh SQLite file with the current schema, wired into db.api.
+    """A fresh SQLite file migrated to head, wired into db.api.
 
     A file rather than ``sqlite://`` so that every thread sees the same data.
     """
@@ -48,7 +48,7 @@ class Database(fixtures.Fixture):
         url = f"sqlite:///{self.directory}/test.sqlite"
         db_api.dispose()
         db_api.configure(connection=url)
-        models.Base.metadata.create_all(db_api.get_engine())
+        migration.upgrade("head")
         self.addCleanup(db_api.dispose)
 
 

@@ -14,14 +14,17 @@ from oslo_config import cfg
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import taskflow.engines
+from taskflow import states as tf_states
 
 from mogan_valence.common import exception
 from mogan_valence.common import states
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
+from mogan_valence.engine import persistence
 from mogan_valence.engine import timing
 from mogan_valence.engine.flows import constants
 from mogan_valence.engine.flows import create_instance
+from mogan_valence.engine.flows import delete_instance
 from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
@@ -68,6 +71,7 @@ class EngineManager:
         """Load extensions (fatal if one fails) and start the worker pool."""
         host = ext_mod.ExtensionHost(conf=self.conf, ironic=self.ironic)
         self.extensions = ext_mod.load(self.conf, host)
+        self.flows = persistence.FlowStore(self.conf.engine.host)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.conf.engine.workers_pool_size, thread_name_prefix="engine"
         )
@@ -271,21 +275,28 @@ class EngineManager:
         )
 
     def _create(self, context, instance_uuid: str, flavor: dict, image_source: str):
-        started = timeutils.utcnow()
         store = {
             constants.INSTANCE_UUID: instance_uuid,
             constants.FLAVOR: flavor,
             constants.IMAGE_SOURCE: image_source,
         }
+        saved = self.flows.new(persistence.CREATE, instance_uuid, store=store)
+        self._run_create(context, saved)
+
+    def _run_create(self, context, saved: persistence.SavedFlow) -> None:
+        """Run (or resume) a saved create flow to its end."""
+        instance_uuid = saved.instance_uuid
+        started = timeutils.utcnow()
         timer = timing.StepTimer("create")
         try:
-            flow = self.build_create_flow(context, instance_uuid, flavor)
-            engine = taskflow.engines.load(flow, store=store, engine="serial")
-            timer.attach(engine)
-            engine.run()
+            flow = self.build_create_flow(
+                context, instance_uuid, saved.meta["store"][constants.FLAVOR]
+            )
+            self._run_saved(flow, saved, timer)
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
             self._ensure_error(instance_uuid, "create", e)
             self._save_steps(instance_uuid, timer)
+            self.flows.done(saved)
             return
         instance = instance_obj.Instance.get(context, instance_uuid)
         timer.save_to(instance)
@@ -293,12 +304,67 @@ class EngineManager:
         instance.launched_at = timeutils.utcnow()
         instance.power_state = states.POWER_ON
         instance.save()
+        self.flows.done(saved)
         LOG.info(
             "Instance %s is ACTIVE on node %s after %.1fs",
             instance_uuid,
             instance.node_uuid,
             timeutils.delta_seconds(started, timeutils.utcnow()),
         )
+
+    def _run_saved(self, flow, saved: persistence.SavedFlow, timer) -> None:
+        if saved.flow_detail.state in (tf_states.REVERTED, tf_states.FAILURE):
+            # It ended badly before the engine could clean up: its revert
+            # already ran (the lifecycle task recorded the fault).
+            raise exception.MoganValenceException(
+                f"{saved.kind} of {saved.instance_uuid} had failed and was reverted"
+            )
+        engine = taskflow.engines.load(
+            flow,
+            store=saved.meta["store"] if saved.flow_detail.state is None else None,
+            flow_detail=saved.flow_detail,
+            book=saved.book,
+            backend=self.flows.backend,
+            engine="serial",
+        )
+        timer.attach(engine)
+        engine.run()
+
+    def resume_unfinished(self, context=None) -> int:
+        """Resume every flow this engine left unfinished (at start)."""
+        saved_flows = self.flows.unfinished()
+        resumed = set()
+        for saved in saved_flows:
+            LOG.warning(
+                "Resuming the %s of instance %s, left unfinished by a previous "
+                "run of this engine",
+                saved.kind,
+                saved.instance_uuid,
+            )
+            resumed.add(saved.instance_uuid)
+            if saved.kind == persistence.CREATE:
+                self._submit(self._run_create, context, saved)
+            else:
+                self._submit(self._run_delete, context, saved)
+        # Work that died before its flow was saved: nothing was done yet.
+        for instance in instance_obj.Instance.list(context):
+            if instance.uuid in resumed:
+                continue
+            if instance.status == states.DELETING:
+                LOG.warning("Restarting the delete of instance %s", instance.uuid)
+                self._submit(self._delete, context, instance.uuid)
+                resumed.add(instance.uuid)
+            elif instance.status == states.BUILDING:
+                faults.record_failure(
+                    instance.uuid,
+                    "create",
+                    exception.MoganValenceException(
+                        "the engine stopped before this create started; nothing "
+                        "was done for it"
+                    ),
+                    context=context,
+                )
+        return len(resumed)
 
     @staticmethod
     def _save_steps(instance_uuid: str, timer: timing.StepTimer) -> None:
@@ -370,24 +436,31 @@ class EngineManager:
         return steps
 
     def _delete(self, context, instance_uuid: str):
+        saved = self.flows.new(
+            persistence.DELETE,
+            instance_uuid,
+            store={constants.INSTANCE_UUID: instance_uuid},
+        )
+        self._run_delete(context, saved)
+
+    def _run_delete(self, context, saved: persistence.SavedFlow) -> None:
+        instance_uuid = saved.instance_uuid
         instance = instance_obj.Instance.get(context, instance_uuid)
-        step = "delete"
         timer = timing.StepTimer("delete")
         try:
-            for delete_step in self.delete_steps(context, instance):
-                step = delete_step.name
-                LOG.info("Instance %s: %s", instance_uuid, step)
-                timer.start(step)
-                delete_step.run()
-                timer.end(step)
+            flow = delete_instance.get_delete_instance_flow(
+                self.delete_steps(context, instance)
+            )
+            self._run_saved(flow, saved, timer)
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
-            timer.end(step, "failed")
-            faults.record_failure(instance_uuid, step, e, context=context)
+            self._ensure_error(instance_uuid, "delete", e)
             self._save_steps(instance_uuid, timer)
+            self.flows.done(saved)
             return
         instance.refresh()
         timer.save_to(instance)
         faults.transition(instance, states.DELETED)
         instance.power_state = None
         instance.save()
+        self.flows.done(saved)
         LOG.info("Instance %s deleted", instance_uuid)

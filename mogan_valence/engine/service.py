@@ -35,6 +35,9 @@ class EngineService:
         )
         self._server = rpc.get_server(self.transport, target, [self.manager])
         self._server.start()
+        resumed = self.manager.resume_unfinished()
+        if resumed:
+            LOG.warning("Resumed %d operation(s) left unfinished", resumed)
         for extension in self.manager.extensions:
             for task in extension.periodic_tasks():
                 thread = threading.Thread(

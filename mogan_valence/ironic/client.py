@@ -439,7 +439,27 @@ class IronicClient:
     def deploy(
         self, node_uuid: str, instance_info: dict, configdrive: str | dict | None = None
     ) -> dict:
-        """Set instance_info, validate, deploy, and wait for 'active'."""
+        """Set instance_info, validate, deploy, and wait for 'active'.
+
+        Idempotent, so that a resumed flow can run it again: a node already
+        active is done, a deploy in progress is waited for.
+        """
+        node = self.get_node(node_uuid)
+        if node["target_provision_state"] == states.ACTIVE and not states.is_settled(
+            node
+        ):
+            return self._wait(
+                node_uuid,
+                "deploy",
+                {states.ACTIVE},
+                self.conf.engine.deploy_timeout,
+                fail_states=frozenset({states.DEPLOYFAIL, states.ERROR}),
+            )
+        if (
+            node["provision_state"] == states.ACTIVE
+            and not node["target_provision_state"]
+        ):
+            return node
         ops = [
             {"op": "add", "path": f"/instance_info/{key}", "value": value}
             for key, value in sorted(instance_info.items())

@@ -6,7 +6,9 @@ network or an overloaded server would make them fail:
 - ``status``: answer this HTTP status without forwarding;
 - ``delay``: hold the request this many seconds first (a client with a
   shorter timeout sees a timeout);
-- ``drop``: close the connection without answering.
+- ``drop``: close the connection without answering;
+- ``on_hit``: call this first (a test kills the engine here), after the
+  request reached the service when ``forward_first`` is set.
 
 A rule matches a method, a path regular expression and, optionally, a
 substring of the request body; it fires ``count`` times.
@@ -31,6 +33,8 @@ class Rule:
     drop: bool = False
     count: int = 1
     hits: int = 0
+    on_hit: object = None
+    forward_first: bool = False
 
     def matches(self, method: str, path: str, body: bytes) -> bool:
         return (
@@ -58,6 +62,14 @@ class FaultProxy:
                 rule = proxy._take(self.command, self.path, body)
                 with proxy.lock:
                     proxy.log.append((self.command, self.path))
+                if rule is not None and rule.forward_first:
+                    proxy._forward(self, body)
+                if rule is not None and rule.on_hit is not None:
+                    rule.on_hit()
+                if rule is not None and rule.forward_first:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if rule is not None:
                     if rule.delay:
                         time.sleep(rule.delay)
@@ -76,18 +88,7 @@ class FaultProxy:
                         self.end_headers()
                         self.wfile.write(payload)
                         return
-                headers = {
-                    k: v
-                    for k, v in self.headers.items()
-                    if k.lower() not in ("host", "content-length", "connection")
-                }
-                upstream = requests.request(
-                    self.command,
-                    proxy.upstream + self.path,
-                    data=body,
-                    headers=headers,
-                    timeout=120,
-                )
+                upstream = proxy._forward(self, body)
                 self.send_response(upstream.status_code)
                 for key, value in upstream.headers.items():
                     if key.lower() not in (
@@ -109,6 +110,20 @@ class FaultProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _forward(self, handler, body: bytes):
+        headers = {
+            k: v
+            for k, v in handler.headers.items()
+            if k.lower() not in ("host", "content-length", "connection")
+        }
+        return requests.request(
+            handler.command,
+            self.upstream + handler.path,
+            data=body,
+            headers=headers,
+            timeout=120,
+        )
 
     @property
     def url(self) -> str:

@@ -18,6 +18,14 @@ FORBIDDEN = {
 }
 
 
+# NOTE: explicit exceptions, each with its reason.
+ALLOWED = {
+    # taskflow's persistence backend writes its own tables and needs the
+    # engine's SQLAlchemy engine; there are no objects for it to go through.
+    ("engine/persistence.py", "db"),
+}
+
+
 def _imports(path: pathlib.Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -39,7 +47,8 @@ class TestLayering(base.TestCase):
         violations = []
         for package, forbidden in FORBIDDEN.items():
             for path in sorted((PACKAGE / package).rglob("*.py")):
-                bad = _imports(path) & forbidden
+                rel = str(path.relative_to(PACKAGE))
+                bad = {b for b in _imports(path) & forbidden if (rel, b) not in ALLOWED}
                 if bad:
                     violations.append(
                         f"{path.relative_to(PACKAGE)} imports {', '.join(sorted(bad))}"

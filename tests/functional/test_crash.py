@@ -1,0 +1,151 @@
+"""SIGKILL the engine at each step boundary of a composed create and of a
+delete; a restarted engine resumes, and nothing is leaked."""
+
+import os
+import signal
+import uuid as uuidlib
+
+import pytest
+
+from mogan_valence.common import context as mv_context
+from mogan_valence.common import states
+from tests import fixtures as mv_fixtures
+from tests.functional import faultproxy
+from tests.functional import harness
+
+CTX = mv_context.get_admin_context()
+IMAGE = "http://127.0.0.1/img.qcow2"
+PROVISION = r"^/v1/nodes/[^/]+/states/provision$"
+
+# boundary -> (proxy, method, path, body, forward first): the engine is killed
+# when this request arrives (or, forwarded first, before it sees the answer).
+CREATE_BOUNDARIES = {
+    "after-compose": ("valence", "GET", r"^/v1/nodes/[0-9a-f-]{36}$", None, False),
+    "after-node-create": ("ironic", "POST", r"^/v1/ports/?$", None, False),
+    "after-manage": ("ironic", "PUT", PROVISION, '"provide"', False),
+    "after-provide": ("ironic", "PATCH", r"^/v1/nodes/[^/]+$", "instance_info", False),
+    "during-deploy": ("ironic", "PUT", PROVISION, '"active"', True),
+}
+DELETE_BOUNDARIES = {
+    "after-undeploy": ("ironic", "DELETE", r"^/v1/nodes/[^/]+$", None, False),
+    "after-unenroll": ("valence", "DELETE", r"^/v1/nodes/[^/]+$", None, False),
+    "during-undeploy": ("ironic", "PUT", PROVISION, '"deleted"', True),
+}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic):
+    work = tmp_path_factory.mktemp("crash")
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=3)
+    sim.setUp()
+    proxies = {
+        "ironic": faultproxy.FaultProxy(ironic.url).start(),
+        "valence": faultproxy.FaultProxy(sim.url).start(),
+    }
+    composed_class = f"crash-{uuidlib.uuid4().hex[:8]}"
+    extra = (
+        f"\n[valence]\nurl = {proxies['valence'].url}\n"
+        f"podm_id = {mv_fixtures.PODM_ID}\nenroll_driver = fake-hardware\n"
+        f"resource_class = {composed_class}\nretries = 0\n"
+    )
+    engine = harness.EngineProcess(
+        str(work / "engine"),
+        transport_url,
+        proxies["ironic"].url,
+        extensions="valence",
+        extra=extra,
+    )
+    engine.start()
+    engine.api().create_flavor(CTX, "crash", composition={"cpu_cores": 2})
+    yield {"engine": engine, "sim": sim, "proxies": proxies, "class": composed_class}
+    engine.stop()
+    for proxy in proxies.values():
+        proxy.stop()
+    sim.cleanUp()
+
+
+def _kill(engine):
+    def kill():
+        os.killpg(engine.proc.proc.pid, signal.SIGKILL)
+        engine.proc.proc.wait(timeout=30)
+
+    return kill
+
+
+def _arm(stack, boundary):
+    where, method, path, body, forward_first = boundary
+    engine = stack["engine"]
+    return stack["proxies"][where].add(
+        faultproxy.Rule(
+            method,
+            path,
+            body=body,
+            status=None,
+            drop=True,
+            on_hit=_kill(engine),
+            forward_first=forward_first,
+        )
+    )
+
+
+def _restart(stack, rule):
+    engine = stack["engine"]
+    engine.proc.proc.wait(timeout=60)
+    assert rule.hits == 1
+    for proxy in stack["proxies"].values():
+        proxy.clear()
+    engine.proc.proc = None
+    engine.start()
+    return engine.api()
+
+
+def _assert_nothing_leaked(api, ironic, stack):
+    owned = {i.node_uuid for i in api.list_instances(CTX) if i.status == states.ACTIVE}
+    assert set(stack["sim"].state.nodes) - owned == set()
+    assert {
+        n.uuid for n in ironic.client().node.list(resource_class=stack["class"])
+    } - owned == set()
+
+
+def _wait_killed(engine, timeout=60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while engine.proc.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not engine.proc.running, "the engine was never killed"
+
+
+@pytest.mark.parametrize("boundary", sorted(CREATE_BOUNDARIES))
+def test_killed_during_create(boundary, stack, ironic):
+    api = stack["engine"].api()
+    rule = _arm(stack, CREATE_BOUNDARIES[boundary])
+    instance = api.create_instance(CTX, f"crash-{boundary}", "crash", IMAGE)
+    _wait_killed(stack["engine"])
+    api = _restart(stack, rule)
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status in (states.ACTIVE, states.ERROR)
+    _assert_nothing_leaked(api, ironic, stack)
+    api.delete_instance(CTX, instance.uuid)
+    got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+    assert got["instance"].status == states.DELETED, (
+        got["fault"] and got["fault"].message
+    )
+    _assert_nothing_leaked(api, ironic, stack)
+
+
+@pytest.mark.parametrize("boundary", sorted(DELETE_BOUNDARIES))
+def test_killed_during_delete(boundary, stack, ironic):
+    api = stack["engine"].api()
+    instance = api.create_instance(CTX, f"crash-{boundary}", "crash", IMAGE)
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status == states.ACTIVE
+    rule = _arm(stack, DELETE_BOUNDARIES[boundary])
+    api.delete_instance(CTX, instance.uuid)
+    _wait_killed(stack["engine"])
+    api = _restart(stack, rule)
+    got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+    assert got["instance"].status == states.DELETED, (
+        got["fault"] and got["fault"].message
+    )
+    _assert_nothing_leaked(api, ironic, stack)
