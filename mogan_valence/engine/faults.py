@@ -36,19 +36,23 @@ def describe(error) -> tuple[int, str, str]:
 def record_failure(
     instance_uuid: str, step: str, error, status: str = states.ERROR, context=None
 ) -> None:
-    """Put the instance in ``status`` and add a fault naming ``step``."""
+    """Add a fault naming ``step``, then put the instance in ``status``.
+
+    The fault is written first: whoever sees the instance in ERROR also
+    finds why.
+    """
     code, text, detail = describe(error)
-    instance = instance_obj.Instance.get(context, instance_uuid)
-    if instance.status != status:
-        instance.status = status
-    instance.power_state = None
-    instance.save()
     fault_obj.InstanceFault(
         instance_uuid=instance_uuid,
         code=code,
         message=f"{step}: {text}",
         detail=f"step {step} failed: {detail}",
     ).create(context)
+    instance = instance_obj.Instance.get(context, instance_uuid)
+    if instance.status != status:
+        instance.status = status
+    instance.power_state = None
+    instance.save()
     LOG.error("Instance %s: %s failed: %s", instance_uuid, step, text)
 
 
