@@ -272,6 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Use a pre-set flavor instead of a composed one.",
     )
     demo.add_argument("--keep-dir", help="Keep the demo's files (logs) here.")
+
+    rec = sub.add_parser(
+        "reconcile",
+        help="Release Valence nodes and remove Ironic nodes composed "
+        "for instances that no longer need them (needs the engine's config file).",
+    )
+    rec.add_argument(
+        "--dry-run", action="store_true", help="Only print what would be done."
+    )
+    rec.add_argument(
+        "--grace-period",
+        type=int,
+        metavar="SECONDS",
+        help="Override [valence] reconcile_grace_period.",
+    )
     return p
 
 
@@ -281,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         from mogan_valence.cli import demo
 
         return demo.run(args)
+    if args.resource == "reconcile":
+        from mogan_valence.cli import reconcile
+
+        return reconcile.run(args)
     try:
         CONF(
             [f"--config-file={f}" for f in args.config_file],

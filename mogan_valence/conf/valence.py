@@ -60,6 +60,23 @@ opts = [
         "from the classes of pre-set nodes so that regular scheduling never "
         "lands on a node composed for someone else.",
     ),
+    cfg.IntOpt(
+        "reconcile_interval",
+        default=600,
+        min=0,
+        help="Seconds between two runs of the reconciler, which releases "
+        "Valence nodes and removes Ironic nodes composed for instances that no "
+        "longer need them (gone, deleted, or in ERROR). 0 disables it; "
+        "'mogan-valence reconcile' runs it by hand.",
+    ),
+    cfg.IntOpt(
+        "reconcile_grace_period",
+        default=3600,
+        min=0,
+        help="Seconds a node must have existed before the reconciler may "
+        "remove it. Keep it longer than the longest create, so that the "
+        "reconciler never races a flow that is still working.",
+    ),
     cfg.BoolOpt(
         "compose_on_no_valid_node",
         default=False,

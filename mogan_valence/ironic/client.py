@@ -157,13 +157,15 @@ class IronicClient:
         except exc.NodeNotFound:
             return None
 
-    def list_nodes(self, **filters) -> list[dict]:
+    def list_nodes(self, detail: bool = False, **filters) -> list[dict]:
+        """Nodes matching ``filters``; ``detail`` gives every field
+        (created_at among them), at a higher cost."""
+        if detail:
+            kwargs = {"detail": True}
+        else:
+            kwargs = {"fields": list(LIST_FIELDS)}
         nodes = self._call(
-            "list nodes",
-            self.client.node.list,
-            limit=0,
-            fields=list(LIST_FIELDS),
-            **filters,
+            "list nodes", self.client.node.list, limit=0, **kwargs, **filters
         )
         return [_to_dict(n) for n in nodes]
 

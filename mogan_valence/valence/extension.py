@@ -7,6 +7,7 @@ from mogan_valence.common import exception
 from mogan_valence.engine import extensions
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import composition as composition_mod
+from mogan_valence.valence import reconciler as reconciler_mod
 from mogan_valence.valence import tasks
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +69,21 @@ class ValenceExtension(extensions.EngineExtension):
         # The composed node is the placement: drop the scheduling tasks.
         return [compose, enroll] + [
             t for t in base_tasks if not getattr(t, "is_scheduling", False)
+        ]
+
+    # -- periodic ----------------------------------------------------------------
+
+    def reconciler(self) -> reconciler_mod.Reconciler:
+        return reconciler_mod.Reconciler(self.conf, self.ironic, self.valence)
+
+    def periodic_tasks(self) -> list[extensions.PeriodicTask]:
+        interval = self.conf.valence.reconcile_interval
+        if not interval:
+            return []
+        return [
+            extensions.PeriodicTask(
+                "reconcile", interval, lambda: self.reconciler().run()
+            )
         ]
 
     # -- delete ------------------------------------------------------------------

@@ -157,3 +157,10 @@ class FakeIronic:
         self.calls.append(("delete_node", node_uuid))
         self._maybe_fail("delete_node")
         return self.nodes.pop(node_uuid, None) is not None
+
+    def list_nodes(self, detail=False, **filters):
+        return [
+            dict(n)
+            for n in self.nodes.values()
+            if all(n.get(k) == v for k, v in filters.items())
+        ]
