@@ -58,6 +58,17 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, logfile: str) ->
     raise RuntimeError(f"{name} not ready after {READY_TIMEOUT:.0f}s; see {logfile}")
 
 
+def stop_group(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """SIGTERM a child's process group, SIGKILL it if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def run(cmd: list[str], logfile: str, **kw) -> None:
     with open(logfile, "ab") as out:
         subprocess.run(cmd, check=True, stdout=out, stderr=subprocess.STDOUT, **kw)
@@ -199,13 +210,7 @@ class MariaDB:
     def stop(self) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc)
 
 
 class RabbitMQ:
@@ -262,13 +267,7 @@ class RabbitMQ:
     def stop(self) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc)
         # epmd daemonises out of the process group; ours has a private port.
         subprocess.run(
             ["epmd", "-port", str(self.epmd_port), "-kill"],

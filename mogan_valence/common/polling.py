@@ -31,13 +31,16 @@ def wait_for(
     interval_min: float | None = None,
     interval_max: float | None = None,
     factor: float = 1.5,
+    delay_first: bool = False,
     clock=time.monotonic,
     sleep=time.sleep,
 ) -> T:
     """Call ``fetch`` until ``done(result)``; return that result.
 
     ``done`` may raise to stop early (a failure state). Intervals default to
-    ``[engine] poll_interval_min`` and ``poll_interval_max``.
+    ``[engine] poll_interval_min`` and ``poll_interval_max``. With
+    ``delay_first`` the first look waits one interval: right after asking for
+    a change, an immediate look only finds it still in progress.
 
     :raises PollTimeout: carrying the last result, when the deadline passes.
     """
@@ -46,6 +49,9 @@ def wait_for(
     cap = interval_max if interval_max is not None else conf.poll_interval_max
     cap = max(cap, interval)
     deadline = clock() + timeout
+    if delay_first:
+        sleep(min(interval, timeout))
+        interval = min(interval * factor, cap)
     while True:
         result = fetch()
         if done(result):

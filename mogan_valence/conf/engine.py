@@ -72,7 +72,7 @@ opts = [
     ),
     cfg.FloatOpt(
         "poll_interval_min",
-        default=0.2,
+        default=0.3,
         min=0.01,
         help="First interval, in seconds, between two polls of a resource "
         "that is changing state. Later intervals grow towards "

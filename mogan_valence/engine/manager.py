@@ -42,6 +42,13 @@ MAX_NAME = 255
 IMAGE_SCHEMES = ("http", "https", "file", "oci")
 
 
+def _check_name(kind: str, name) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        raise exception.InvalidInput(
+            reason=f"{kind} name must be 1 to {MAX_NAME} characters, not {name!r}"
+        )
+
+
 def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
     """The plain form flows and extensions get."""
     return {
@@ -132,10 +139,7 @@ class EngineManager:
         description=None,
         is_public=True,
     ):
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            raise exception.InvalidInput(
-                reason=f"flavor name must be 1 to {MAX_NAME} characters, not {name!r}"
-            )
+        _check_name("flavor", name)
         resources = resources or {}
         if not isinstance(resources, dict) or not all(
             isinstance(k, str) and k and v == 1 for k, v in resources.items()
@@ -220,10 +224,7 @@ class EngineManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def create_instance(self, context, name, flavor, image_source, description=None):
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            raise exception.InvalidInput(
-                reason=f"instance name must be 1 to {MAX_NAME} characters, not {name!r}"
-            )
+        _check_name("instance", name)
         if not isinstance(image_source, str) or not image_source.strip():
             raise exception.InvalidInput(reason="an image (image_source) is required")
         image_source = image_source.strip()

@@ -131,6 +131,7 @@ class IronicClient:
                 done,
                 timeout=timeout,
                 what=f"node {node_uuid} to finish {action}",
+                delay_first=True,
             )
         except polling.PollTimeout as e:
             raise exc.NodeTimeout(
@@ -186,7 +187,7 @@ class IronicClient:
             return existing
         except ironic_exc.BadRequest as e:
             raise exc.IronicError(reason=f"Ironic refused node {node_uuid}: {e}") from e
-        return self.get_node(_to_dict(node)["uuid"])
+        return _to_dict(node)
 
     def create_port(self, node_uuid: str, address: str) -> None:
         """Add a port; a port with that MAC on this node already is fine."""
@@ -206,9 +207,14 @@ class IronicClient:
                     reason=f"MAC {address} is already a port of another node"
                 ) from e
 
-    def claim_node(self, node_uuid: str, instance_uuid: str) -> None:
-        """Mark a node as the instance's, so that no allocation can take it."""
-        node = self.get_node(node_uuid)
+    def claim_node(
+        self, node_uuid: str, instance_uuid: str, node: dict | None = None
+    ) -> None:
+        """Mark a node as the instance's, so that no allocation can take it.
+
+        :param node: the node as just read, to save a request.
+        """
+        node = node or self.get_node(node_uuid)
         if node["instance_uuid"] == instance_uuid:
             return
         if node["instance_uuid"]:
@@ -259,33 +265,47 @@ class IronicClient:
                 node_uuid, verb, node.get("provision_state"), str(e)
             ) from e
 
-    def manage(self, node_uuid: str) -> dict:
-        node = self.get_node(node_uuid)
-        if (
-            node["provision_state"] == states.MANAGEABLE
-            and not node["target_provision_state"]
-        ):
-            return node
-        if node["provision_state"] == states.ENROLL:
-            self._set_state(node_uuid, states.VERB_MANAGE)
-        return self._wait(
-            node_uuid, "manage", {states.MANAGEABLE}, self.conf.engine.enroll_timeout
-        )
+    def _move(
+        self,
+        node_uuid: str,
+        node: dict | None,
+        verb: str,
+        source: str,
+        target: str,
+        fail_states: frozenset = frozenset(),
+    ) -> dict:
+        """``verb`` from ``source`` to ``target`` and wait; idempotent.
 
-    def provide(self, node_uuid: str) -> dict:
-        node = self.get_node(node_uuid)
-        if (
-            node["provision_state"] == states.AVAILABLE
-            and not node["target_provision_state"]
-        ):
+        A node already in ``target`` is left alone; one on its way there
+        (a resumed flow) is only waited for.
+        """
+        node = node or self.get_node(node_uuid)
+        if node["provision_state"] == target and not node["target_provision_state"]:
             return node
-        if node["provision_state"] == states.MANAGEABLE:
-            self._set_state(node_uuid, states.VERB_PROVIDE)
+        if node["provision_state"] == source:
+            self._set_state(node_uuid, verb)
         return self._wait(
             node_uuid,
-            "provide",
-            {states.AVAILABLE},
+            verb,
+            {target},
             self.conf.engine.enroll_timeout,
+            fail_states=fail_states,
+        )
+
+    def manage(self, node_uuid: str, node: dict | None = None) -> dict:
+        """Verify the node (enroll -> manageable); :param node: as just read."""
+        return self._move(
+            node_uuid, node, states.VERB_MANAGE, states.ENROLL, states.MANAGEABLE
+        )
+
+    def provide(self, node_uuid: str, node: dict | None = None) -> dict:
+        """manageable -> available; :param node: as just read."""
+        return self._move(
+            node_uuid,
+            node,
+            states.VERB_PROVIDE,
+            states.MANAGEABLE,
+            states.AVAILABLE,
             fail_states=frozenset({states.CLEANFAIL}),
         )
 
@@ -302,6 +322,7 @@ class IronicClient:
                 ),
                 timeout=self.conf.engine.enroll_timeout,
                 what=f"node {node_uuid} to power off",
+                delay_first=True,
             )
         except polling.PollTimeout as e:
             raise exc.NodeTimeout(
@@ -414,6 +435,7 @@ class IronicClient:
                 done,
                 timeout=self.conf.engine.enroll_timeout,
                 what=f"allocation {alloc_uuid}",
+                delay_first=True,
             )
         except exc.NoValidNode:
             self.delete_allocation(alloc_uuid)
@@ -439,14 +461,20 @@ class IronicClient:
     # -- deploy -------------------------------------------------------------------
 
     def deploy(
-        self, node_uuid: str, instance_info: dict, configdrive: str | dict | None = None
+        self,
+        node_uuid: str,
+        instance_info: dict,
+        configdrive: str | dict | None = None,
+        node: dict | None = None,
     ) -> dict:
         """Set instance_info, validate, deploy, and wait for 'active'.
 
         Idempotent, so that a resumed flow can run it again: a node already
         active is done, a deploy in progress is waited for.
+
+        :param node: the node as just read, to save a request.
         """
-        node = self.get_node(node_uuid)
+        node = node or self.get_node(node_uuid)
         if node["target_provision_state"] == states.ACTIVE and not states.is_settled(
             node
         ):

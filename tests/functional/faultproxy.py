@@ -45,6 +45,13 @@ class Rule:
         )
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # Benchmarks send a hundred requests at once: the default listen backlog
+    # (5) would reset connections.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FaultProxy:
     def __init__(self, upstream: str):
         self.upstream = upstream.rstrip("/")
@@ -107,7 +114,7 @@ class FaultProxy:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -78,7 +78,7 @@ class FakeIronic:
             node["allocation_uuid"] = None
         return True
 
-    def deploy(self, node_uuid, instance_info, configdrive=None):
+    def deploy(self, node_uuid, instance_info, configdrive=None, node=None):
         self.calls.append(("deploy", node_uuid))
         error = self.deploy_failures.get(node_uuid)
         node = self.nodes[node_uuid]
@@ -124,7 +124,7 @@ class FakeIronic:
             }
         return dict(self.nodes[node_uuid])
 
-    def claim_node(self, node_uuid, instance_uuid):
+    def claim_node(self, node_uuid, instance_uuid, node=None):
         self.calls.append(("claim_node", node_uuid))
         node = self.nodes[node_uuid]
         if node["instance_uuid"] not in (None, instance_uuid):
@@ -143,12 +143,13 @@ class FakeIronic:
         if address not in ports:
             ports.append(address)
 
-    def manage(self, node_uuid):
+    def manage(self, node_uuid, node=None):
         self.calls.append(("manage", node_uuid))
         self._maybe_fail("manage")
         self.nodes[node_uuid]["provision_state"] = "manageable"
+        return dict(self.nodes[node_uuid])
 
-    def provide(self, node_uuid):
+    def provide(self, node_uuid, node=None):
         self.calls.append(("provide", node_uuid))
         self._maybe_fail("provide")
         self.nodes[node_uuid]["provision_state"] = "available"

@@ -184,11 +184,9 @@ class CreateInstanceTask(task.Task):
             image_source,
             node_uuid,
         )
-        self.ironic.deploy(node_uuid, info)
-        instance = instance_obj.Instance.get(None, instance_uuid)
-        instance.node_uuid = node_uuid
-        instance.node = node.get("name")
-        instance.save()
+        # The task that chose the node (schedule, or compose) saved it on
+        # the instance already.
+        self.ironic.deploy(node_uuid, info, node=node)
 
     def revert(self, result, instance_uuid, node_uuid, *args, **kwargs):
         LOG.info("Instance %s: undeploying node %s", instance_uuid, node_uuid)
