@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit functional lint genconfig venv clean
+.PHONY: demo test unit functional lint genconfig venv clean bench-latency \
+	bench-concurrency bench-engine-cost
 
 venv: $(STAMP)
 
@@ -24,6 +25,16 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+## bench-*: measured runs that print figures (need rabbitmq-server installed)
+bench-latency: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.latency
+
+bench-concurrency: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.concurrency
+
+bench-engine-cost: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.engine_cost
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,122 @@
+"""How far one engine scales: N composed creates submitted together.
+
+For each N: wall time until all are ACTIVE, instances per minute, the
+engine's CPU time and peak RSS, Ironic GETs per second per waiting instance,
+and, in the same run, a direct script making the same Ironic and Valence
+calls from N threads without the engine (the backends' own ceiling).
+
+    make bench-concurrency         (SIZES=1,10,50,100 by default)
+"""
+
+import concurrent.futures
+import os
+import time
+import uuid as uuidlib
+
+from benchmarks import common
+from benchmarks import direct
+from mogan_valence.common import states
+
+SIZES = [int(n) for n in os.environ.get("SIZES", "1,10,50,100").split(",")]
+
+
+def through_engine(stack, n: int) -> dict:
+    before_cpu = common.cpu_seconds(stack.process)
+    before_gets = stack.requests().get("ironic GET", 0)
+    with common.PeakRSS(stack.process) as rss:
+        began = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, 32)) as pool:
+            created = list(
+                pool.map(
+                    lambda i: stack.api.create_instance(
+                        common.CTX, f"c{n}-{i}", "bench-composed", common.IMAGE
+                    ),
+                    range(n),
+                )
+            )
+        pending = {i.uuid for i in created}
+        while pending:
+            # One list per look, as an operator's dashboard would poll.
+            for got in stack.api.list_instances(common.CTX):
+                if got.uuid not in pending:
+                    continue
+                if got.status == states.ERROR:
+                    fault = stack.api.get_instance(common.CTX, got.uuid)["fault"]
+                    raise RuntimeError(f"{got.uuid} went to ERROR: {fault.message}")
+                if got.status == states.ACTIVE:
+                    pending.discard(got.uuid)
+            time.sleep(0.1)
+        wall = time.monotonic() - began
+    result = {
+        "wall": wall,
+        "cpu": common.cpu_seconds(stack.process) - before_cpu,
+        "rss": rss.peak,
+        "gets": stack.requests().get("ironic GET", 0) - before_gets,
+    }
+    for instance in created:
+        stack.api.delete_instance(common.CTX, instance.uuid)
+    for instance in created:
+        stack.wait(instance.uuid, {states.DELETED}, interval=0.2)
+    return result
+
+
+def through_direct(stack, n: int) -> float:
+    client = direct.Direct(stack)
+    began = time.monotonic()
+
+    def create(_):
+        instance_uuid = str(uuidlib.uuid4())
+        return client.create(f"mogan-{instance_uuid}", instance_uuid, common.IMAGE)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        nodes = list(pool.map(create, range(n)))
+    wall = time.monotonic() - began
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, 32)) as pool:
+        list(pool.map(client.delete, nodes))
+    return wall
+
+
+def main():
+    rows = []
+    with common.Stack(systems=max(SIZES)) as stack:
+        warm_up, _ = stack.create_and_wait("bench-composed", "warm-up")  # not counted
+        stack.delete_and_wait(warm_up.uuid)
+        for n in SIZES:
+            engine = through_engine(stack, n)
+            ceiling = through_direct(stack, n)
+            rows.append(
+                [
+                    n,
+                    f"{engine['wall']:.1f}",
+                    f"{60 * n / engine['wall']:.0f}",
+                    f"{ceiling:.1f}",
+                    f"{engine['wall'] / ceiling:.2f}x",
+                    f"{engine['cpu']:.1f}",
+                    f"{engine['cpu'] / n:.2f}",
+                    f"{engine['rss']:.0f}",
+                    f"{engine['gets'] / (n * engine['wall']):.2f}",
+                ]
+            )
+    common.table(
+        "Composed creates submitted together to one engine",
+        [
+            "N",
+            "wall s",
+            "inst/min",
+            "direct wall s",
+            "engine/direct",
+            "engine CPU s",
+            "CPU s/inst",
+            "peak RSS MiB",
+            "Ironic GET/s/inst",
+        ],
+        rows,
+    )
+    print(
+        "\ntargets: engine/direct within 1.2x at N=50; fewer than 3 Ironic GET/s per "
+        "waiting instance; peak RSS under 250 MiB with 100 in flight"
+    )
+
+
+if __name__ == "__main__":
+    main()
