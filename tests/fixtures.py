@@ -1,5 +1,7 @@
 """Fixtures that run real things: the Valence simulator on loopback."""
 
+import contextlib
+
 import fixtures
 
 from mogan_valence.simulator import redfish
@@ -55,3 +57,14 @@ class Simulator(fixtures.Fixture):
         self.sim = server.Simulator(self.options)
         self.sim.start()
         self.state = self.sim.state
+
+
+@contextlib.contextmanager
+def running_simulator(state_dir: str, **kwargs):
+    """The Simulator fixture outside a testtools test (pytest fixtures)."""
+    simulator = Simulator(state_dir, **kwargs)
+    simulator.setUp()
+    try:
+        yield simulator
+    finally:
+        simulator.cleanUp()

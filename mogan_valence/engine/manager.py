@@ -117,13 +117,21 @@ class EngineManager:
 
     # -- flavors -----------------------------------------------------------------
 
-    @staticmethod
-    def _validate_with(extension, flavor: dict) -> None:
-        try:
-            extension.validate_flavor(flavor)
-        except exception.InvalidInput as e:
-            # Re-raised as the engine's own type: RPC clients know it.
-            raise exception.InvalidInput(e.message) from e
+    def _check_with_extensions(self, flavor: dict) -> None:
+        """A composed flavor needs an extension that composes; every enabled
+        extension may refuse a flavor."""
+        if flavor.get("composition") and not self._claiming_extension(flavor):
+            raise exception.InvalidInput(
+                reason=f"flavor {flavor['name']} has a composition but no enabled "
+                "engine extension composes nodes (enable 'valence' in [engine] "
+                "enabled_extensions)"
+            )
+        for extension in self.extensions:
+            try:
+                extension.validate_flavor(flavor)
+            except exception.InvalidInput as e:
+                # Re-raised as the engine's own type: RPC clients know it.
+                raise exception.InvalidInput(e.message) from e
 
     def _claiming_extension(self, flavor: dict) -> ext_mod.EngineExtension | None:
         return next((e for e in self.extensions if e.claims_flavor(flavor)), None)
@@ -170,15 +178,7 @@ class EngineManager:
             "resource_traits": resource_traits,
             "composition": composition or None,
         }
-        if composition is not None:
-            if not self._claiming_extension(plain):
-                raise exception.InvalidInput(
-                    reason="the flavor has a composition but no enabled engine "
-                    "extension composes nodes (enable 'valence' in [engine] "
-                    "enabled_extensions)"
-                )
-        for extension in self.extensions:
-            self._validate_with(extension, plain)
+        self._check_with_extensions(plain)
         flavor = flavor_obj.Flavor(
             name=name.strip(),
             description=description,
@@ -237,16 +237,10 @@ class EngineManager:
         flavor_o = flavor_obj.Flavor.get(context, flavor)
         if flavor_o.disabled:
             raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")
+        # Re-checked before anything is composed: the extensions' view of
+        # what is valid may have changed since the flavor was created.
         plain = flavor_dict(flavor_o)
-        if flavor_o.is_composed and not self._claiming_extension(plain):
-            raise exception.InvalidInput(
-                reason=f"flavor {flavor_o.name} has a composition but no enabled "
-                "engine extension composes nodes"
-            )
-        for extension in self.extensions:
-            # Re-checked before anything is composed: the extension's view of
-            # what is valid may have changed since the flavor was created.
-            self._validate_with(extension, plain)
+        self._check_with_extensions(plain)
         instance = instance_obj.Instance(
             name=name.strip(),
             description=description,

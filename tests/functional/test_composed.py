@@ -20,10 +20,10 @@ IMAGE = "http://127.0.0.1/img.qcow2"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    fixture = mv_fixtures.Simulator(str(tmp_path_factory.mktemp("valence")), systems=4)
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
+    with mv_fixtures.running_simulator(
+        str(tmp_path_factory.mktemp("valence")), systems=4
+    ) as fixture:
+        yield fixture
 
 
 @pytest.fixture(scope="module")

@@ -60,10 +60,10 @@ DELETE_STEPS = {
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    fixture = mv_fixtures.Simulator(str(tmp_path_factory.mktemp("valence")), systems=3)
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
+    with mv_fixtures.running_simulator(
+        str(tmp_path_factory.mktemp("valence")), systems=3
+    ) as fixture:
+        yield fixture
 
 
 @pytest.fixture(scope="module")

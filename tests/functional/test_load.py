@@ -17,12 +17,10 @@ CREATES = 30
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    fixture = mv_fixtures.Simulator(
+    with mv_fixtures.running_simulator(
         str(tmp_path_factory.mktemp("valence")), systems=POD_SIZE
-    )
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
+    ) as fixture:
+        yield fixture
 
 
 def test_thirty_creates_on_a_pod_of_twenty(

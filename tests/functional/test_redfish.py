@@ -41,12 +41,13 @@ def iso_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    fixture = mv_fixtures.Simulator(
-        str(tmp_path_factory.mktemp("valence-rf")), systems=2, with_redfish=True
-    )
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
+    with mv_fixtures.running_simulator(
+        str(tmp_path_factory.mktemp("valence-rf")),
+        systems=2,
+        with_redfish=True,
+        redfish_password="s3cret-rf-pw",
+    ) as fixture:
+        yield fixture
 
 
 @pytest.fixture(scope="module")
