@@ -69,10 +69,8 @@ class Stack:
                 self.ironic.enroll_fake_nodes(
                     self.preset_nodes, self.preset_class, prefix=self.preset_class
                 )
-            extra = (
-                f"\n[valence]\nurl = {self.valence_proxy.url}\n"
-                f"podm_id = {mv_fixtures.PODM_ID}\nenroll_driver = fake-hardware\n"
-                f"resource_class = {self.composed_class}\nreconcile_interval = 0\n"
+            extra = harness.valence_section(
+                self.valence_proxy.url, self.composed_class, reconcile_interval=0
             )
             self.engine = harness.EngineProcess(
                 os.path.join(self.work, "engine"),

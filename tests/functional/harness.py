@@ -9,11 +9,13 @@ import uuid as uuidlib
 from oslo_config import cfg
 
 from mogan_valence.common import context as mv_context
+from mogan_valence.common import states
 from mogan_valence import conf as _conf  # noqa: F401  (registers the options)
 from mogan_valence.engine import rpc
 from mogan_valence.engine import rpcapi
 from mogan_valence.localstack import process
 from mogan_valence import objects
+from tests import fixtures as mv_fixtures
 
 objects.register_all()
 
@@ -145,6 +147,32 @@ class EngineProcess:
                 f"({result.returncode}): {result.stderr}"
             )
         return result
+
+
+def valence_section(
+    url: str, resource_class: str, driver: str = "fake-hardware", **options
+) -> str:
+    """The [valence] options of an engine composing from the simulator."""
+    lines = [
+        f"url = {url}",
+        f"podm_id = {mv_fixtures.PODM_ID}",
+        f"enroll_driver = {driver}",
+        f"resource_class = {resource_class}",
+    ]
+    lines += [f"{key} = {value}" for key, value in options.items()]
+    return "\n[valence]\n" + "\n".join(lines) + "\n"
+
+
+def assert_nothing_leaked(api, ironic, sim, resource_class: str) -> None:
+    """No Valence or Ironic node that an ACTIVE instance does not own."""
+    ctx = mv_context.get_admin_context()
+    owned = {i.node_uuid for i in api.list_instances(ctx) if i.status == states.ACTIVE}
+    leaked_valence = set(sim.state.nodes) - owned
+    leaked_ironic = {
+        n.uuid for n in ironic.client().node.list(resource_class=resource_class)
+    } - owned
+    assert not leaked_valence, f"Valence nodes leaked: {leaked_valence}"
+    assert not leaked_ironic, f"Ironic nodes leaked: {leaked_ironic}"
 
 
 def wait_status(api, uuid: str, until: set[str], timeout: float = 120):

@@ -40,11 +40,7 @@ def composed_class():
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, transport_url, proxy, sim, composed_class):
-    extra = (
-        f"\n[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
-        f"enroll_driver = fake-hardware\nresource_class = {composed_class}\n"
-        "retries = 0\nread_timeout = 20\n"
-    )
+    extra = harness.valence_section(sim.url, composed_class, retries=0, read_timeout=20)
     proc = harness.EngineProcess(
         str(tmp_path_factory.mktemp("engine")),
         transport_url,

@@ -43,11 +43,7 @@ def stack(tmp_path_factory, transport_url, ironic):
         "valence": faultproxy.FaultProxy(sim.url).start(),
     }
     composed_class = f"crash-{uuidlib.uuid4().hex[:8]}"
-    extra = (
-        f"\n[valence]\nurl = {proxies['valence'].url}\n"
-        f"podm_id = {mv_fixtures.PODM_ID}\nenroll_driver = fake-hardware\n"
-        f"resource_class = {composed_class}\nretries = 0\n"
-    )
+    extra = harness.valence_section(proxies["valence"].url, composed_class, retries=0)
     engine = harness.EngineProcess(
         str(work / "engine"),
         transport_url,
@@ -99,14 +95,6 @@ def _restart(stack, rule):
     return engine.api()
 
 
-def _assert_nothing_leaked(api, ironic, stack):
-    owned = {i.node_uuid for i in api.list_instances(CTX) if i.status == states.ACTIVE}
-    assert set(stack["sim"].state.nodes) - owned == set()
-    assert {
-        n.uuid for n in ironic.client().node.list(resource_class=stack["class"])
-    } - owned == set()
-
-
 def _wait_killed(engine, timeout=60):
     import time
 
@@ -125,13 +113,13 @@ def test_killed_during_create(boundary, stack, ironic):
     api = _restart(stack, rule)
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert got["instance"].status in (states.ACTIVE, states.ERROR)
-    _assert_nothing_leaked(api, ironic, stack)
+    harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
     api.delete_instance(CTX, instance.uuid)
     got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
     assert got["instance"].status == states.DELETED, (
         got["fault"] and got["fault"].message
     )
-    _assert_nothing_leaked(api, ironic, stack)
+    harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
 
 
 @pytest.mark.parametrize("boundary", sorted(DELETE_BOUNDARIES))
@@ -148,4 +136,4 @@ def test_killed_during_delete(boundary, stack, ironic):
     assert got["instance"].status == states.DELETED, (
         got["fault"] and got["fault"].message
     )
-    _assert_nothing_leaked(api, ironic, stack)
+    harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])

@@ -85,11 +85,14 @@ def composed_class():
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, transport_url, proxies, composed_class):
     extra = (
-        f"\n[valence]\nurl = {proxies['valence'].url}\n"
-        f"podm_id = {mv_fixtures.PODM_ID}\nenroll_driver = fake-hardware\n"
-        f"resource_class = {composed_class}\nretries = 0\n"
-        f"read_timeout = {CLIENT_TIMEOUT}\nconnect_timeout = {CLIENT_TIMEOUT}\n"
-        f"\n[ironic]\ntimeout = {CLIENT_TIMEOUT}\n"
+        harness.valence_section(
+            proxies["valence"].url,
+            composed_class,
+            retries=0,
+            read_timeout=CLIENT_TIMEOUT,
+            connect_timeout=CLIENT_TIMEOUT,
+        )
+        + f"\n[ironic]\ntimeout = {CLIENT_TIMEOUT}\n"
     )
     proc = harness.EngineProcess(
         str(tmp_path_factory.mktemp("engine")),
@@ -113,17 +116,6 @@ def clean_faults(proxies, sim):
     yield
     for proxy in proxies.values():
         proxy.clear()
-
-
-def assert_nothing_leaked(api, ironic, sim, composed_class):
-    """No Valence or Ironic node that an ACTIVE instance does not own."""
-    owned = {i.node_uuid for i in api.list_instances(CTX) if i.status == states.ACTIVE}
-    leaked_valence = set(sim.state.nodes) - owned
-    leaked_ironic = {
-        n.uuid for n in ironic.client().node.list(resource_class=composed_class)
-    } - owned
-    assert not leaked_valence, f"Valence nodes leaked: {leaked_valence}"
-    assert not leaked_ironic, f"Ironic nodes leaked: {leaked_ironic}"
 
 
 def succeeds(step: tuple, kind: str) -> bool:
@@ -150,7 +142,7 @@ def test_create(step, kind, api, proxies, ironic, sim, composed_class):
         assert got["instance"].status == states.ERROR
         task = CREATE_STEPS[step][4]
         assert got["fault"].message.startswith(f"{task}: "), got["fault"].message
-    assert_nothing_leaked(api, ironic, sim, composed_class)
+    harness.assert_nothing_leaked(api, ironic, sim, composed_class)
     api.delete_instance(CTX, instance.uuid)
     assert (
         harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})[
@@ -158,7 +150,7 @@ def test_create(step, kind, api, proxies, ironic, sim, composed_class):
         ].status
         == states.DELETED
     )
-    assert_nothing_leaked(api, ironic, sim, composed_class)
+    harness.assert_nothing_leaked(api, ironic, sim, composed_class)
 
 
 def test_create_no_capacity(api, ironic, sim, composed_class):
@@ -171,7 +163,7 @@ def test_create_no_capacity(api, ironic, sim, composed_class):
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert got["instance"].status == states.ERROR
     assert "no computer systems available" in got["fault"].message
-    assert_nothing_leaked(api, ironic, sim, composed_class)
+    harness.assert_nothing_leaked(api, ironic, sim, composed_class)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -188,7 +180,7 @@ def test_delete(step, kind, api, proxies, ironic, sim, composed_class):
     assert rule.hits == 1, f"the fault never hit {step}"
     if succeeds(DELETE_STEPS[step], kind):
         assert got["instance"].status == states.DELETED, got["fault"].message
-        assert_nothing_leaked(api, ironic, sim, composed_class)
+        harness.assert_nothing_leaked(api, ironic, sim, composed_class)
         return
     assert got["instance"].status == states.ERROR
     assert got["fault"].message.startswith(f"{step}: "), got["fault"].message
@@ -200,4 +192,4 @@ def test_delete(step, kind, api, proxies, ironic, sim, composed_class):
     api.delete_instance(CTX, instance.uuid)
     got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
     assert got["instance"].status == states.DELETED, got["fault"].message
-    assert_nothing_leaked(api, ironic, sim, composed_class)
+    harness.assert_nothing_leaked(api, ironic, sim, composed_class)

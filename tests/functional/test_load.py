@@ -27,10 +27,7 @@ def test_thirty_creates_on_a_pod_of_twenty(
     tmp_path_factory, transport_url, ironic, sim
 ):
     composed_class = f"load-{uuidlib.uuid4().hex[:8]}"
-    extra = (
-        f"\n[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
-        f"enroll_driver = fake-hardware\nresource_class = {composed_class}\n"
-    )
+    extra = harness.valence_section(sim.url, composed_class)
     engine = harness.EngineProcess(
         str(tmp_path_factory.mktemp("engine")),
         transport_url,

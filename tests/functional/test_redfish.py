@@ -53,12 +53,15 @@ def sim(tmp_path_factory):
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, transport_url, ironic, sim):
     emulator = sim.sim.emulator
-    extra = (
-        f"\n[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
-        "enroll_driver = redfish\nresource_class = composed-redfish\n"
-        f"redfish_address = {emulator.url}\nredfish_username = {emulator.username}\n"
-        f"redfish_password = {emulator.password}\nredfish_verify_ca = False\n"
-        "retries = 0\n"
+    extra = harness.valence_section(
+        sim.url,
+        "composed-redfish",
+        driver="redfish",
+        redfish_address=emulator.url,
+        redfish_username=emulator.username,
+        redfish_password=emulator.password,
+        redfish_verify_ca=False,
+        retries=0,
     )
     proc = harness.EngineProcess(
         str(tmp_path_factory.mktemp("engine-rf")),

@@ -24,10 +24,7 @@ def local_deployment(tmp_path_factory, transport_url, ironic):
     composed_class = f"scenario-{uuidlib.uuid4().hex[:8]}"
     preset_class = f"scenario-preset-{uuidlib.uuid4().hex[:8]}"
     ironic.enroll_fake_nodes(1, preset_class, prefix=preset_class)
-    extra = (
-        f"\n[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
-        f"enroll_driver = fake-hardware\nresource_class = {composed_class}\n"
-    )
+    extra = harness.valence_section(sim.url, composed_class)
     engine = harness.EngineProcess(
         str(work / "engine"),
         transport_url,
