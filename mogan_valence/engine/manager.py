@@ -63,14 +63,21 @@ def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
 class EngineManager:
     RPC_API_VERSION = "1.0"
     target = messaging.Target(version=RPC_API_VERSION)
+    # How long a delete request waits for the worker of the previous
+    # operation to end (it has shown ERROR or ACTIVE and is only saving its
+    # records); then it is refused with a Conflict.
+    owner_wait = 30.0
 
     def __init__(self, ironic, conf: cfg.ConfigOpts = cfg.CONF):
         self.conf = conf
         self.ironic = ironic
         self.extensions: list[ext_mod.EngineExtension] = []
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._work: set[concurrent.futures.Future] = set()
-        self._work_lock = threading.Lock()
+        # instance uuid -> the future of the one worker that owns it. Only
+        # that worker changes the instance until it ends, including the
+        # bookkeeping it does after the instance shows ERROR or ACTIVE.
+        self._work: dict[str, concurrent.futures.Future] = {}
+        self._work_lock = threading.RLock()
 
     # -- life cycle -------------------------------------------------------------
 
@@ -91,28 +98,47 @@ class EngineManager:
         if self._pool is None:
             return True
         with self._work_lock:
-            pending = set(self._work)
+            pending = set(self._work.values())
         done, not_done = concurrent.futures.wait(pending, timeout=timeout)
         self._pool.shutdown(wait=not not_done, cancel_futures=True)
         if not_done:
             LOG.warning("Stopping with %d operation(s) still running", len(not_done))
         return not not_done
 
-    def _submit(self, fn, *args) -> concurrent.futures.Future:
-        future = self._pool.submit(fn, *args)
+    def _submit(self, instance_uuid: str, fn, *args) -> concurrent.futures.Future:
+        """Run ``fn`` on a worker that owns ``instance_uuid`` until it ends."""
         with self._work_lock:
-            self._work.add(future)
-        future.add_done_callback(self._forget)
+            self._check_free(instance_uuid)
+            future = self._pool.submit(fn, *args)
+            self._work[instance_uuid] = future
+        future.add_done_callback(lambda f: self._forget(instance_uuid, f))
         return future
 
-    def _forget(self, future) -> None:
+    def _check_free(self, instance_uuid: str) -> None:
         with self._work_lock:
-            self._work.discard(future)
+            owner = self._work.get(instance_uuid)
+        if owner is not None and not owner.done():
+            raise exception.Conflict(
+                f"instance {instance_uuid} is still busy with its previous "
+                "operation; try again"
+            )
+
+    def _forget(self, instance_uuid: str, future) -> None:
+        with self._work_lock:
+            if self._work.get(instance_uuid) is future:
+                del self._work[instance_uuid]
+
+    def _wait_for_owner(self, instance_uuid: str) -> None:
+        """Give the worker that still owns an instance time to end."""
+        with self._work_lock:
+            owner = self._work.get(instance_uuid)
+        if owner is not None:
+            concurrent.futures.wait([owner], timeout=self.owner_wait)
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until no operation runs (tests and the demo)."""
         with self._work_lock:
-            pending = set(self._work)
+            pending = set(self._work.values())
         concurrent.futures.wait(pending, timeout=timeout)
 
     # -- flavors -----------------------------------------------------------------
@@ -258,7 +284,14 @@ class EngineManager:
             instance.uuid,
             flavor_o.name,
         )
-        self._submit(self._create, context, instance.uuid, plain, instance.image_source)
+        self._submit(
+            instance.uuid,
+            self._create,
+            context,
+            instance.uuid,
+            plain,
+            instance.image_source,
+        )
         return instance
 
     def build_create_flow(self, context, instance_uuid: str, flavor: dict):
@@ -338,16 +371,16 @@ class EngineManager:
             )
             resumed.add(saved.instance_uuid)
             if saved.kind == persistence.CREATE:
-                self._submit(self._run_create, context, saved)
+                self._submit(saved.instance_uuid, self._run_create, context, saved)
             else:
-                self._submit(self._run_delete, context, saved)
+                self._submit(saved.instance_uuid, self._run_delete, context, saved)
         # Work that died before its flow was saved: nothing was done yet.
         for instance in instance_obj.Instance.list(context):
             if instance.uuid in resumed:
                 continue
             if instance.status == states.DELETING:
                 LOG.warning("Restarting the delete of instance %s", instance.uuid)
-                self._submit(self._delete, context, instance.uuid)
+                self._submit(instance.uuid, self._delete, context, instance.uuid)
                 resumed.add(instance.uuid)
             elif instance.status == states.BUILDING:
                 faults.record_failure(
@@ -413,10 +446,24 @@ class EngineManager:
             return obj  # already on its way
         if obj.status == states.DELETED:
             raise exception.InstanceNotFound(instance=instance)
-        faults.transition(obj, states.DELETING)
-        obj.save(context)
-        LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
-        self._submit(self._delete, context, obj.uuid)
+        if not states.can_transition(obj.status, states.DELETING):
+            raise exception.InvalidStateTransition(
+                instance=obj.uuid, current=obj.status, target=states.DELETING
+            )
+        # The create or delete that left this instance ACTIVE or in ERROR may
+        # still be saving its records: it ends before this delete begins.
+        self._wait_for_owner(obj.uuid)
+        with self._work_lock:
+            obj.refresh(context)
+            if obj.status == states.DELETING:
+                return obj  # a concurrent request started it
+            if obj.status == states.DELETED:
+                raise exception.InstanceNotFound(instance=instance)
+            faults.transition(obj, states.DELETING)
+            self._check_free(obj.uuid)
+            obj.save(context)
+            LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
+            self._submit(obj.uuid, self._delete, context, obj.uuid)
         return obj
 
     def delete_steps(self, context, instance) -> list[ext_mod.DeleteStep]:

@@ -1,3 +1,7 @@
+import threading
+import time
+from unittest import mock
+
 from mogan_valence.common import exception
 from mogan_valence.common import states
 from mogan_valence.engine import timing
@@ -261,3 +265,82 @@ class TestDelete(base.EngineTestCase):
             self.ctx,
             "9c8ee1f6-3a65-4c87-a8b0-1d2d3f8c0b8e",
         )
+
+
+class TestOneWorkerPerInstance(base.EngineTestCase):
+    """A delete never races the worker of the operation before it.
+
+    The worker that failed a delete shows ERROR (its flow's first task does
+    that on revert) and then still saves its records; a repeated delete
+    sent in between must not be overwritten by it.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.created = self.create()["instance"]
+        self.ironic.fail_next["undeploy"] = ironic_exc.NodeTimeout(
+            self.created.node_uuid, "undeploy", "deleting", 30
+        )
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        engine = self.manager._manager
+        record = engine._ensure_error
+
+        def held(*args):
+            self.entered.set()
+            self.gate.wait(30)
+            return record(*args)
+
+        patcher = mock.patch.object(engine, "_ensure_error", side_effect=held)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.addCleanup(self.gate.set)
+        self.manager.delete_instance(self.ctx, self.created.uuid)
+        self.assertTrue(self.entered.wait(30))
+
+    def status(self):
+        return self.manager.get_instance(self.ctx, self.created.uuid)
+
+    def test_repeated_delete_waits_for_the_failed_one(self):
+        self.assertEqual(states.ERROR, self.status()["instance"].status)
+        errors = []
+
+        def delete():
+            try:
+                self.manager.delete_instance(self.ctx, self.created.uuid)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        repeats = [threading.Thread(target=delete) for _ in range(2)]
+        for thread in repeats:
+            thread.start()
+        time.sleep(0.3)
+        self.assertEqual(states.ERROR, self.status()["instance"].status)
+        self.gate.set()
+        for thread in repeats:
+            thread.join(30)
+        self.assertEqual([], errors)
+        self.manager.wait_idle(30)
+        got = self.status()
+        self.assertEqual(states.DELETED, got["instance"].status)
+        # The failed delete's fault is the last one: its worker did not
+        # record a second one over the repeated delete.
+        self.assertTrue(got["fault"].message.startswith("undeploy: "))
+        undeploys = [c for c in self.ironic.calls if c[0] == "undeploy"]
+        self.assertEqual(2, len(undeploys), "one failed and one repeated undeploy")
+
+    def test_repeated_delete_is_refused_while_the_worker_runs_on(self):
+        self.manager._manager.owner_wait = 0.1
+        error = self.assertRaises(
+            exception.Conflict,
+            self.manager.delete_instance,
+            self.ctx,
+            self.created.uuid,
+        )
+        self.assertIn("still busy", str(error))
+        self.assertEqual(states.ERROR, self.status()["instance"].status)
+        self.gate.set()
+        self.manager.wait_idle(30)
+        self.manager.delete_instance(self.ctx, self.created.uuid)
+        self.manager.wait_idle(30)
+        self.assertEqual(states.DELETED, self.status()["instance"].status)
