@@ -26,6 +26,7 @@ class Simulator(fixtures.Fixture):
         pod_file: str | None = None,
         with_redfish: bool = False,
         redfish_password: str = "password",
+        ironic_url: str | None = None,
     ):
         super().__init__()
         self.options = server.Options(
@@ -37,6 +38,7 @@ class Simulator(fixtures.Fixture):
             redfish_port=redfish.free_port(),
             redfish_password=redfish_password,
             redfish_power_delay=0,
+            ironic_url=ironic_url,
         )
 
     def _setUp(self):

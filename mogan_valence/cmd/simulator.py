@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         help="Longest delay before a power change applies (default: "
         "the emulator's own random 1-11 s; 0 for tests).",
     )
+    p.add_argument(
+        "--ironic-url",
+        help="Ironic API (no authentication) that POST /v1/nodes/<uuid>/register "
+        "enrols nodes in; without it, register answers 'Failed to load ironic "
+        "driver' as Valence does when it cannot reach Ironic.",
+    )
     p.add_argument("--debug", action="store_true")
     return p
 
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         redfish_username=args.redfish_username,
         redfish_password=args.redfish_password,
         redfish_power_delay=args.redfish_power_delay,
+        ironic_url=args.ironic_url,
     )
     try:
         sim = server.Simulator(options)

@@ -16,6 +16,7 @@ from werkzeug import exceptions as wz_exc
 from werkzeug import routing
 from werkzeug import wrappers
 
+from mogan_valence.simulator import register
 from mogan_valence.simulator import schemas
 from mogan_valence.simulator import state as state_mod
 
@@ -23,6 +24,7 @@ LOG = logging.getLogger(__name__)
 
 _BRIEF_NODE_KEYS = ("uuid", "name", "index", "resource_uri")
 _LIST_NODE_KEYS = ("uuid", "name", "podm_id", "index", "resource_uri", "managed_by")
+_RECORD_KEYS = _LIST_NODE_KEYS + ("created_at", "updated_at")
 
 
 def _validation_error(error: jsonschema.ValidationError) -> state_mod.ValenceError:
@@ -84,9 +86,10 @@ def _inject(fault: state_mod.Fault | None, committed: bool, what: str) -> None:
 
 
 class ValenceApp:
-    def __init__(self, state: state_mod.State, redfish=None):
+    def __init__(self, state: state_mod.State, redfish=None, ironic_url=None):
         self.state = state
         self.redfish = redfish
+        self.ironic = register.Ironic(ironic_url)
         self.url_map = routing.Map(
             [
                 routing.Rule("/", endpoint="root", methods=["GET"]),
@@ -116,6 +119,11 @@ class ValenceApp:
                 ),
                 routing.Rule(
                     "/v1/nodes/<ident>/action", endpoint="node_action", methods=["POST"]
+                ),
+                routing.Rule(
+                    "/v1/nodes/<ident>/register",
+                    endpoint="node_register",
+                    methods=["POST"],
                 ),
                 routing.Rule(
                     "/v1/storages", endpoint="not_implemented", methods=["GET"]
@@ -492,6 +500,34 @@ class ValenceApp:
                 f"Unsupported action: {next(iter(body))}",
             )
         return wrappers.Response(b"", status=204, content_type="application/json")
+
+    def on_node_register(self, request, ident):
+        body = self._body(request)
+        self.ironic.load()  # before the node lookup, as Valence
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            # Valence passes the body on as **kwargs.
+            raise TypeError(
+                f"argument after ** must be a mapping, not {type(body).__name__}"
+            )
+        with self.state.lock:
+            node = dict(self.state.get_node(ident))
+            pod_manager = dict(self.state.get_pod_manager(node["podm_id"]))
+        node_args, port_args = register.node_params(
+            self._detail(node), pod_manager, body
+        )
+        created = self.ironic.create_node(node_args)
+        LOG.info("Registered node %s in Ironic as %s", ident, created["uuid"])
+        with self.state.lock:
+            record = self.state.get_node(ident)
+            record["managed_by"] = "ironic"
+            record["updated_at"] = state_mod.now()
+            self.state.save()
+            answer = {k: record[k] for k in _RECORD_KEYS if k in record}
+        if port_args:
+            self.ironic.create_port(created["uuid"], port_args["address"])
+        return self._json(answer)
 
     def on_nodes_manage(self, request):
         body = self._body(request)

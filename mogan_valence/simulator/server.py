@@ -31,6 +31,7 @@ class Options:
     redfish_username: str = "admin"
     redfish_password: str = "password"
     redfish_power_delay: float | None = None
+    ironic_url: str | None = None
 
 
 class Simulator:
@@ -69,7 +70,7 @@ class Simulator:
             options.redfish_username,
             options.redfish_password,
         )
-        self.app = api.ValenceApp(self.state, self.emulator)
+        self.app = api.ValenceApp(self.state, self.emulator, options.ironic_url)
         self._server = None
         self._thread = None
 

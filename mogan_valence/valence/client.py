@@ -409,6 +409,20 @@ class ValenceClient:
             expect=(200, 204),
         )
 
+    def register_node(self, node_uuid: str, **fields) -> dict:
+        """Have Valence enrol the node in its Ironic (``managed_by: ironic``).
+
+        ``driver_info`` is merged over the pod manager's Redfish details;
+        other fields (``extra``, ``resource_class``, ...) go to the Ironic
+        node as they are. The engine enrols nodes itself; this is for
+        operators whose Valence owns enrolment.
+        """
+        # log=False: driver_info may carry a BMC password.
+        response = self._request(
+            "POST", f"/v1/nodes/{node_uuid}/register", json=fields, log=False
+        )
+        return _normalise(self._json(response))
+
     # -- flavors -------------------------------------------------------------------
 
     def list_flavors(self) -> list[dict]:

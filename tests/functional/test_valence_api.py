@@ -9,6 +9,7 @@ import json
 import re
 import time
 
+import fixtures
 import requests
 import sushy
 
@@ -391,6 +392,29 @@ class TestNodes(SimulatorTestCase):
         self.assertEqual(
             f"Node '{node['index']}' already managed by Valence", body["detail"]
         )
+
+    def test_case_18_register_without_an_ironic(self):
+        node = self.client.compose_node("n1", PODM, properties=SMALL)
+        closed = f"http://127.0.0.1:{redfish.free_port()}"
+        unreachable = self.useFixture(
+            mv_fixtures.Simulator(
+                self.useFixture(fixtures.TempDir()).path, systems=1, ironic_url=closed
+            )
+        )
+        for sim, uuid in ((self.sim, node["uuid"]), (unreachable, "nope")):
+            # The driver is loaded first: even an unknown node gets this.
+            response = requests.post(
+                f"{sim.url}/v1/nodes/{uuid}/register", json={}, timeout=30
+            )
+            body = self.assertEnvelope(
+                response, 500, "Internal Server Error", "An unknown exception occured"
+            )
+            self.assertEqual("Failed to load ironic driver", body["detail"])
+        error = self.assertRaises(
+            vexc.ValenceServerError, self.client.register_node, node["uuid"]
+        )
+        self.assertEqual("Failed to load ironic driver", error.detail)
+        self.assertNotIn("managed_by", self.client.get_node(node["uuid"]))
 
     def test_case_20_no_capacity(self):
         for i in range(self.systems):
