@@ -4,7 +4,6 @@ import http.server
 import json
 import signal
 import threading
-import time
 
 import pytest
 
@@ -262,7 +261,6 @@ def test_engine_refuses_to_start_with_a_missing_extension(
 def test_sigterm_stops_the_engine(tmp_path, transport_url, ironic):
     proc = harness.EngineProcess(str(tmp_path), transport_url, ironic.url)
     proc.start()
-    began = time.monotonic()
     proc.proc.proc.send_signal(signal.SIGTERM)
+    # wait() raises TimeoutExpired if it does not stop in time.
     assert proc.proc.proc.wait(timeout=30) == 0
-    assert time.monotonic() - began < 30

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import requests
 
@@ -65,10 +64,9 @@ class TestSimulatorProcess(base.TestCase):
             json={"name": "keep", "podm_id": podm["uuid"], "properties": {}},
         ).json()
 
-        t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
+        # wait() raises TimeoutExpired if it does not stop in time.
         self.assertEqual(0, proc.wait(timeout=20))
-        self.assertLess(time.monotonic() - t0, 20)
         # The emulator went with it.
         self.assertRaises(
             requests.ConnectionError, requests.get, f"{emulator}/redfish/v1", timeout=2
