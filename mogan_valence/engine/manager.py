@@ -114,10 +114,14 @@ class EngineManager:
         future.add_done_callback(lambda f: self._forget(instance_uuid, f))
         return future
 
-    def _check_free(self, instance_uuid: str) -> None:
+    def _owner(self, instance_uuid: str) -> concurrent.futures.Future | None:
+        """The worker still running on this instance, if any."""
         with self._work_lock:
             owner = self._work.get(instance_uuid)
-        if owner is not None and not owner.done():
+        return owner if owner is not None and not owner.done() else None
+
+    def _check_free(self, instance_uuid: str) -> None:
+        if self._owner(instance_uuid) is not None:
             raise exception.Conflict(
                 f"instance {instance_uuid} is still busy with its previous "
                 "operation; try again"
@@ -130,8 +134,7 @@ class EngineManager:
 
     def _wait_for_owner(self, instance_uuid: str) -> None:
         """Give the worker that still owns an instance time to end."""
-        with self._work_lock:
-            owner = self._work.get(instance_uuid)
+        owner = self._owner(instance_uuid)
         if owner is not None:
             concurrent.futures.wait([owner], timeout=self.owner_wait)
 
@@ -442,29 +445,34 @@ class EngineManager:
     @messaging.expected_exceptions(*_EXPECTED)
     def delete_instance(self, context, instance):
         obj = self._find_instance(context, instance)
-        if obj.status == states.DELETING:
-            return obj  # already on its way
-        if obj.status == states.DELETED:
-            raise exception.InstanceNotFound(instance=instance)
-        if not states.can_transition(obj.status, states.DELETING):
-            raise exception.InvalidStateTransition(
-                instance=obj.uuid, current=obj.status, target=states.DELETING
-            )
+        if self._delete_started(obj, instance):
+            return obj
         # The create or delete that left this instance ACTIVE or in ERROR may
         # still be saving its records: it ends before this delete begins.
         self._wait_for_owner(obj.uuid)
         with self._work_lock:
             obj.refresh(context)
-            if obj.status == states.DELETING:
+            if self._delete_started(obj, instance):
                 return obj  # a concurrent request started it
-            if obj.status == states.DELETED:
-                raise exception.InstanceNotFound(instance=instance)
-            faults.transition(obj, states.DELETING)
             self._check_free(obj.uuid)
+            faults.transition(obj, states.DELETING)
             obj.save(context)
             LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
             self._submit(obj.uuid, self._delete, context, obj.uuid)
         return obj
+
+    @staticmethod
+    def _delete_started(obj: instance_obj.Instance, ident: str) -> bool:
+        """True if a delete is on its way; raises if none can start."""
+        if obj.status == states.DELETED:
+            raise exception.InstanceNotFound(instance=ident)
+        if obj.status == states.DELETING:
+            return True
+        if not states.can_transition(obj.status, states.DELETING):
+            raise exception.InvalidStateTransition(
+                instance=obj.uuid, current=obj.status, target=states.DELETING
+            )
+        return False
 
     def delete_steps(self, context, instance) -> list[ext_mod.DeleteStep]:
         steps = []

@@ -88,14 +88,14 @@ class Ironic:
             LOG.error("%s: Ironic at %s: %s", LOAD_FAILED, self.url, e)
             raise _valence_exception(LOAD_FAILED) from e
 
+    def _post(self, path: str, body: dict) -> requests.Response:
+        return requests.post(
+            f"{self.url}{path}", json=body, headers=_HEADERS, timeout=self.timeout
+        )
+
     def create_node(self, node: dict) -> dict:
         try:
-            response = requests.post(
-                f"{self.url}/v1/nodes",
-                json=node,
-                headers=_HEADERS,
-                timeout=self.timeout,
-            )
+            response = self._post("/v1/nodes", node)
         except requests.RequestException as e:
             raise self._unexpected(str(e)) from e
         if response.status_code != 201:
@@ -105,11 +105,8 @@ class Ironic:
     def create_port(self, node_uuid: str, address: str) -> None:
         """Valence only logs a port that could not be made."""
         try:
-            response = requests.post(
-                f"{self.url}/v1/ports",
-                json={"address": address, "node_uuid": node_uuid},
-                headers=_HEADERS,
-                timeout=self.timeout,
+            response = self._post(
+                "/v1/ports", {"address": address, "node_uuid": node_uuid}
             )
         except requests.RequestException as e:
             LOG.warning("Port %s of Ironic node %s: %s", address, node_uuid, e)
