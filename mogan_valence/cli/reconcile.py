@@ -36,13 +36,21 @@ def run(args) -> int:
         valence_client.ValenceClient.from_conf(CONF),
     )
     actions = worker.run(dry_run=args.dry_run)
+
+    def result(action) -> str | None:
+        if action.kind == reconciler.HOLD:
+            return "held: needs an operator"
+        if args.dry_run:
+            return "planned"
+        return "done" if action.done else action.error
+
     rows = [
         {
             "action": a.kind,
             "node": a.node_uuid,
             "instance": a.instance_uuid,
             "reason": a.reason,
-            "result": "planned" if args.dry_run else ("done" if a.done else a.error),
+            "result": result(a),
         }
         for a in actions
     ]

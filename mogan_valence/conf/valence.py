@@ -77,6 +77,30 @@ opts = [
         "remove it. Keep it longer than the longest create, so that the "
         "reconciler never races a flow that is still working.",
     ),
+    cfg.FloatOpt(
+        "compose_lookup_window",
+        default=10.0,
+        min=0.0,
+        help="Seconds to keep looking for a composed node by its name after a "
+        "compose got no answer (timeout, connection lost). Valence may commit "
+        "the node a moment after a first look finds nothing; looking again "
+        "with back-off for this long lets the engine adopt (or release) it "
+        "instead of leaving it composed. Longer windows make a failed create "
+        "slower to end in ERROR; 0 looks once. A node that appears even later "
+        "is released by the reconciler, which keeps looking for it.",
+    ),
+    cfg.StrOpt(
+        "deployment_id",
+        help="Identifies this deployment in the ownership marker of everything "
+        "it enrolls (the Ironic node's extra['mogan_valence']['deployment']), "
+        "so that two deployments sharing one Valence or one Ironic never reap "
+        "each other's nodes. When unset, it is derived from [database] "
+        "connection (without its password), which is stable as long as the "
+        "database URL is. Set it explicitly before changing the database URL "
+        "or when several engines of one deployment use different URLs for the "
+        "same database; changing it later makes the reconciler leave the "
+        "nodes enrolled under the old value alone.",
+    ),
     cfg.BoolOpt(
         "compose_on_no_valid_node",
         default=False,

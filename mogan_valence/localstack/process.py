@@ -1,13 +1,84 @@
-"""Start and stop a service process safely."""
+"""Start and stop a service process safely.
+
+A child runs in its own session (a Ctrl-C at the terminal reaches only its
+parent, which stops it in order) and dies with its parent: on Linux it gets
+``PR_SET_PDEATHSIG`` = SIGKILL, so that a parent killed with SIGKILL leaves no
+service running behind it.
+"""
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 
 import requests
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+# Resolved once, before any fork: the child must not load libraries.
+_PRCTL = _load_prctl()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child SIGKILLed when its parent dies.
+
+    None where that is not possible (not Linux), or not safe.
+
+    NOTE: the kernel sends the signal when the *thread* that forked the child
+    ends, not the process. Only the main thread lives as long as the process,
+    so from any other thread this returns None (the caller's own parent
+    watch, if any, still applies).
+    """
+    if _PRCTL is None or threading.current_thread() is not threading.main_thread():
+        return None
+    parent = os.getpid()
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            # The parent died between fork() and prctl(): nobody will send
+            # the signal.
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def watch_parent(parent: int, interval: float = 0.5) -> threading.Thread:
+    """In a child: exit at once when ``parent`` is no longer our parent.
+
+    The portable fallback of ``die_with_parent`` (and the cover for a child
+    started from a thread other than the main one).
+    """
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -17,7 +88,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServiceProcess:
-    """A child in its own process group, with its output in a log file."""
+    """A child in its own session that dies with this process, with its
+    output in a log file."""
 
     def __init__(self, name: str, cmd: list[str], log_path: str, env=None, cwd=None):
         self.name = name
@@ -36,6 +108,7 @@ class ServiceProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
                 stdin=subprocess.DEVNULL,
             )
 

@@ -4,7 +4,9 @@ Same routes, status codes, bodies and error envelope as the reference: 200 on
 every success but node actions (204), bare-array lists, framework errors as
 HTTP 500 with the exception class name as ``code``. Where the real server is
 broken (listing pod managers, RSD compose) this implements the intended
-contract. Extra, for tests: ``/admin/faults`` (fault injection).
+contract. Extra, for tests: ``/admin/faults`` (fault injection: a compose, release,
+node list or node GET answering an error, e.g. Valence's own database outage
+with ``{"operation": "list", "code": "EtcdConnectionFailed"}``).
 """
 
 import json
@@ -355,6 +357,7 @@ class ValenceApp:
 
     def on_nodes(self, request):
         if request.method == "GET":
+            _inject(self.state.take_fault("list"), committed=False, what="node list")
             return self._list_nodes(request)
         body = self._body(request)
         _validate(schemas.compose_node, body)
@@ -464,6 +467,7 @@ class ValenceApp:
 
     def on_node(self, request, ident):
         if request.method == "GET":
+            _inject(self.state.take_fault("get"), committed=False, what=f"GET {ident}")
             with self.state.lock:
                 node = dict(self.state.get_node(ident))
             return self._json(self._detail(node))
@@ -551,12 +555,16 @@ class ValenceApp:
                     f"operation must be one of {', '.join(state_mod.Fault.OPERATIONS)}",
                 )
             try:
+                code = body.get("code")
+                if code is not None and not isinstance(code, str):
+                    raise TypeError("code must be a string")
                 fault = state_mod.Fault(
                     operation=body["operation"],
                     count=int(body.get("count", 1)),
                     status=int(body.get("status", 500)),
                     delay=float(body.get("delay", 0)),
                     after_commit=bool(body.get("after_commit", False)),
+                    code=code or None,
                 )
             except (TypeError, ValueError) as e:
                 raise state_mod.ValenceError(

@@ -1,6 +1,11 @@
 """The Redfish side of the pod: sushy-tools' emulator, one fake system per
 pod system, run as a child process of the simulator.
 
+The emulator dies with the simulator, however the simulator ends (even
+SIGKILL): it gets ``PR_SET_PDEATHSIG`` on Linux and watches its parent
+everywhere. It keeps its own session so that a Ctrl-C at the simulator's
+terminal reaches only the simulator, which then stops it.
+
 Power actions of sushy-tools' fake driver take effect after a random 1-11 s,
 as slow hardware would. ``power_delay`` bounds that delay (0: immediate) for
 test and demo runs; None keeps the emulator's stock behaviour.
@@ -18,6 +23,7 @@ import time
 import bcrypt
 import requests
 
+from mogan_valence.localstack import process
 from mogan_valence.simulator import pod as pod_mod
 
 READY_TIMEOUT = 30.0
@@ -99,12 +105,19 @@ class Emulator:
             "mogan_valence.simulator.redfish",
             "--config",
             config,
+            "--parent-pid",
+            str(os.getpid()),
         ]
         if self.power_delay is not None:
             cmd += ["--power-delay", str(self.power_delay)]
         log = open(self.log_path, "ab")  # noqa: SIM115  (the child's output)
         self.proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=process.die_with_parent(),
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT
@@ -198,7 +211,12 @@ def _run_emulator(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mogan-valence-simulator redfish")
     parser.add_argument("--config", required=True)
     parser.add_argument("--power-delay", type=float)
+    parser.add_argument(
+        "--parent-pid", type=int, help="Exit as soon as this process is gone."
+    )
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        process.watch_parent(args.parent_pid)
 
     from sushy_tools.emulator import main as emulator_main
     from sushy_tools.emulator.resources.systems import fakedriver

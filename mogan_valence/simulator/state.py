@@ -28,6 +28,14 @@ DEFAULT_PODM_UUID = str(
 )
 NO_SYSTEM = "There are no computer systems available for this allocation request."
 NO_DRIVE = "There are no drives available for this allocation request."
+# What Valence answers when etcd is unreachable: python-etcd's exception,
+# serialised like any non-Valence exception (HTTP 500, class name as code).
+ETCD_CONNECTION_FAILED = "EtcdConnectionFailed"
+ETCD_DETAIL = (
+    'Connection to etcd failed due to MaxRetryError("HTTPConnectionPool('
+    "host='127.0.0.1', port=2379): Max retries exceeded with url: /v2/keys/"
+    'nodes (Caused by NewConnectionError: [Errno 111] Connection refused)")'
+)
 
 
 def now() -> str:
@@ -77,6 +85,9 @@ class Fault:
     :param after_commit: do the operation first, then wait and answer
         ``status`` anyway (a compose leaves its node allocated, in state
         Failed); otherwise wait and fail before doing anything.
+    :param code: the error's ``code`` (and ``title``), as Valence names a
+        non-Valence exception; ``EtcdConnectionFailed`` answers exactly what
+        Valence answers when its database is down (use status 500).
     """
 
     operation: str
@@ -84,12 +95,21 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     after_commit: bool = False
+    code: str | None = None
 
-    OPERATIONS = ("compose", "release")
+    # list: GET /v1/nodes; get: GET /v1/nodes/<uuid>.
+    OPERATIONS = ("compose", "release", "list", "get")
 
     def error(self) -> ValenceError | None:
         if not self.status:
             return None
+        if self.code:
+            detail = (
+                ETCD_DETAIL
+                if self.code == ETCD_CONNECTION_FAILED
+                else f"injected fault: {self.operation} failed"
+            )
+            return ValenceError(self.status, self.code, self.code, detail)
         if self.status == 409:
             return no_capacity()
         if self.status == 503:

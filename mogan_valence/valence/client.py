@@ -7,21 +7,35 @@ answering 200 with ``null``, with a confirmation body or 204, errors as
 with a class name as ``code``), timestamps as ``YYYY-MM-DD HH:MM:SS UTC``.
 
 Safe requests (GET, DELETE) are retried with exponential back-off after a
-connection error or a 503. A compose is never retried: when its outcome is
-unknown (no answer), the node is looked up by its name instead.
+connection error, a 503, or the HTTP 500 by which Valence reports that its own
+database (etcd) is unreachable (``EtcdConnectionFailed``). A compose is never
+retried: when its outcome is unknown (no answer), the node is looked up by its
+name instead.
+
+Valence accepts two composes with one name, so a name can match several
+nodes: ``find_nodes_by_name`` returns them all, oldest first.
+
+Credentials in the URL (``http://user:password@valence``) are sent as HTTP
+basic authentication and never appear in a log line or an exception; texts
+that Valence answers are masked (``common.secrets``) before they are logged or
+raised.
 """
 
 import copy
 import datetime
 import logging
 import time
+import urllib.parse
 from typing import Any
 
+import requests
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
+from mogan_valence.common import polling
+from mogan_valence.common import secrets
 from mogan_valence.valence import exceptions as exc
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +48,13 @@ _CONNECTION_ERRORS = (
 )
 _TIMESTAMP_KEYS = ("created_at", "updated_at")
 _VALENCE_TIME = "%Y-%m-%d %H:%M:%S UTC"
+# Valence answers any exception of python-etcd as HTTP 500 with the class
+# name as code and title: its database is down, which passes like a 503.
+_DB_OUTAGE = "EtcdConnectionFailed"
+# Back-off of the look-ups after a compose whose outcome is unknown.
+_LOOKUP_INTERVAL_MIN = 0.25
+_LOOKUP_INTERVAL_MAX = 2.0
+_LATEST = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
 
 
 def parse_timestamp(value: str | None) -> datetime.datetime | None:
@@ -79,6 +100,59 @@ def _redact_pod_manager(record: dict) -> dict:
     return record
 
 
+def _split_credentials(url: str) -> tuple[str, requests.auth.HTTPBasicAuth | None]:
+    """``url`` without its ``user:password@``, and those as basic auth."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    auth = requests.auth.HTTPBasicAuth(
+        urllib.parse.unquote(parts.username or ""),
+        urllib.parse.unquote(parts.password or ""),
+    )
+    return bare, auth
+
+
+def _error_fields(response) -> tuple[Any, Any, str | None]:
+    """(code, title, detail) of a Valence error answer, detail masked."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = body.get("code")
+        title = body.get("title")
+        detail = body.get("detail")
+        if detail is None and isinstance(body.get("error"), dict):
+            # A raw Redfish error passed through (legacy proxy paths).
+            detail = body["error"].get("message")
+    else:
+        code, title = None, None
+        detail = (response.text or "").strip()[:300] or None
+    if detail is not None:
+        detail = secrets.mask(str(detail))
+    return code, title, detail
+
+
+def _is_db_outage(status: int, code: Any, title: Any, detail: Any) -> bool:
+    """Valence's own database is unreachable (an answer worth retrying)."""
+    return status == 500 and any(
+        _DB_OUTAGE in str(value or "") for value in (code, title, detail)
+    )
+
+
+def _created(node: dict) -> tuple:
+    """Sort key: oldest first, unknown times last, then by uuid."""
+    created = node.get("created_at")
+    parsed = parse_timestamp(created) if isinstance(created, str) else None
+    return (parsed is None, parsed or _LATEST, str(node.get("uuid") or ""))
+
+
 def _is_no_capacity(status: int, code: Any, detail: str) -> bool:
     text = (detail or "").lower()
     if status == 409 and str(code or "").endswith("ResourcesStateMismatch"):
@@ -108,8 +182,12 @@ class ValenceClient:
         read_timeout: float = 120.0,
         retries: int = 3,
         retry_interval: float = 1.0,
+        compose_lookup_window: float = 10.0,
         sleep=time.sleep,
+        clock=time.monotonic,
     ):
+        # NOTE: self.url never holds credentials: it goes into messages.
+        url, self._basic_auth = _split_credentials(url.rstrip("/"))
         self.url = url.rstrip("/")
         if self.url.endswith("/v1"):
             self.url = self.url[: -len("/v1")]
@@ -117,7 +195,9 @@ class ValenceClient:
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries
         self.retry_interval = retry_interval
+        self.compose_lookup_window = compose_lookup_window
         self._sleep = sleep
+        self._clock = clock
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts = cfg.CONF) -> "ValenceClient":
@@ -133,6 +213,7 @@ class ValenceClient:
             read_timeout=group.read_timeout,
             retries=group.retries,
             retry_interval=group.retry_interval,
+            compose_lookup_window=group.compose_lookup_window,
         )
 
     # -- transport ---------------------------------------------------------------
@@ -152,6 +233,8 @@ class ValenceClient:
             kwargs["params"] = params
         if self.session.auth is None:
             kwargs["authenticated"] = False
+        if self._basic_auth is not None:
+            kwargs["requests_auth"] = self._basic_auth
         return self.session.request(f"{self.url}{path}", method, **kwargs)
 
     def _request(
@@ -175,7 +258,7 @@ class ValenceClient:
                 if last:
                     raise exc.ValenceUnreachable(
                         f"{method} {url}: Valence did not answer "
-                        f"({type(e).__name__}: {e})",
+                        f"({type(e).__name__}: {secrets.mask(str(e))})",
                         method=method,
                         url=url,
                     ) from e
@@ -183,35 +266,35 @@ class ValenceClient:
                     "%s %s: no answer (%s), retrying", method, url, type(e).__name__
                 )
             else:
-                if response.status_code == 503 and not last:
-                    LOG.warning(
-                        "%s %s: Valence unavailable (503), retrying", method, url
-                    )
-                elif response.status_code in expect:
+                status = response.status_code
+                if status in expect:
                     return response
-                else:
+                if last or not self._transient(response):
                     raise self._error(response, method, url)
+                LOG.warning(
+                    "%s %s: Valence unavailable (%s), retrying",
+                    method,
+                    url,
+                    "503" if status == 503 else f"{status} {_DB_OUTAGE}",
+                )
             self._sleep(self.retry_interval * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
+    def _transient(response) -> bool:
+        """A 503, or Valence's database outage answered as a 500."""
+        status = response.status_code
+        if status == 503:
+            return True
+        return status == 500 and _is_db_outage(status, *_error_fields(response))
+
+    @staticmethod
     def _error(response, method: str, url: str) -> exc.ValenceError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            code = body.get("code")
-            title = body.get("title")
-            detail = body.get("detail")
-            if detail is None and isinstance(body.get("error"), dict):
-                # A raw Redfish error passed through (legacy proxy paths).
-                detail = body["error"].get("message")
-        else:
-            code, title = None, None
-            detail = (response.text or "").strip()[:300] or None
-        if status == 404:
+        code, title, detail = _error_fields(response)
+        if _is_db_outage(status, code, title, detail):
+            cls = exc.ValenceServiceUnavailable
+        elif status == 404:
             cls = (
                 exc.ValenceNoCapacity
                 if _is_no_capacity(status, code, detail)
@@ -349,21 +432,91 @@ class ValenceClient:
         )
         return node
 
-    def find_node_by_name(self, name: str, podm_id: str | None = None) -> dict | None:
-        """The node called ``name`` (the idempotency key), or None.
+    def find_nodes_by_name(self, name: str, podm_id: str | None = None) -> list[dict]:
+        """Every node called ``name``, oldest ``created_at`` first.
 
-        :raises ValenceConflict: more than one node has that name.
+        Valence accepts duplicate names (a compose retried by hand, or one
+        whose answer was lost). Nodes of equal age are ordered by uuid; nodes
+        of unknown age come last. A list answer carries no timestamps, so
+        when several nodes match, each one's detail is read for its age (a
+        node gone meanwhile is left out).
         """
         params = {"name": name}
         if podm_id:
             params["podm_id"] = podm_id
         nodes = [n for n in self.list_nodes(**params) if n.get("name") == name]
         if len(nodes) > 1:
-            raise exc.ValenceConflict(
-                f"{len(nodes)} Valence nodes are named {name}: "
-                + ", ".join(n["uuid"] for n in nodes)
-            )
+            dated = []
+            for node in nodes:
+                if not node.get("created_at"):
+                    try:
+                        detail = self.get_node(node["uuid"])
+                    except exc.ValenceNotFound:
+                        continue  # released meanwhile
+                    node = dict(
+                        node,
+                        **{k: detail[k] for k in _TIMESTAMP_KEYS if detail.get(k)},
+                    )
+                dated.append(node)
+            nodes = dated
+        return sorted(nodes, key=_created)
+
+    def find_node_by_name(self, name: str, podm_id: str | None = None) -> dict | None:
+        """The oldest node called ``name`` (the idempotency key), or None.
+
+        Any younger node of that name is a duplicate for the caller to
+        release (see ``find_nodes_by_name``).
+        """
+        nodes = self.find_nodes_by_name(name, podm_id)
         return nodes[0] if nodes else None
+
+    def wait_for_nodes_by_name(
+        self, name: str, podm_id: str | None = None, *, window: float | None = None
+    ) -> list[dict]:
+        """The nodes called ``name``, looking again until ``window`` is over.
+
+        After a compose whose answer was lost, Valence may commit the node a
+        moment after a first look found nothing. This looks with back-off
+        (fast first, capped interval) and returns as soon as any node of that
+        name exists, or ``[]`` once ``window`` seconds have passed (one look
+        when ``window`` is 0). A failed look (Valence unreachable or failing)
+        counts as "nothing yet"; if the last look failed, its error is raised
+        rather than claiming that nothing exists.
+
+        :param window: seconds to keep looking; default the client's
+            ``compose_lookup_window`` (``[valence] compose_lookup_window``).
+        :raises ValenceError: the last look failed.
+        """
+        window = self.compose_lookup_window if window is None else window
+        window = max(float(window), 0.0)
+        failure: list[exc.ValenceError] = []
+
+        def look() -> list[dict] | None:
+            try:
+                found = self.find_nodes_by_name(name, podm_id)
+            except (exc.ValenceServerError, exc.ValenceUnreachable) as e:
+                LOG.warning("Looking for Valence node %s failed: %s", name, e)
+                failure[:] = [e]
+                return None
+            failure.clear()
+            return found
+
+        try:
+            return polling.wait_for(
+                look,
+                bool,
+                timeout=window,
+                what=f"Valence node {name}",
+                interval_min=min(_LOOKUP_INTERVAL_MIN, window) if window else 0.0,
+                interval_max=_LOOKUP_INTERVAL_MAX,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        except polling.PollTimeout:
+            if failure:
+                raise failure[0] from None
+            LOG.info("No Valence node %s appeared within %.1fs", name, window)
+            return []
 
     def list_nodes(
         self, *, name: str | None = None, podm_id: str | None = None

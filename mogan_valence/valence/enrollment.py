@@ -1,11 +1,54 @@
-"""What an Ironic node enrolled for a composed Valence node looks like."""
+"""What an Ironic node enrolled for a composed Valence node looks like.
 
+Its ``extra["mogan_valence"]`` is the ownership marker: ``instance_uuid``,
+``valence_node``, ``podm_id`` and ``deployment``, the id of the deployment that
+enrolled it (``deployment_id``). The reconciler treats an Ironic node as ours
+only when that id is this deployment's. Nodes enrolled by a version without
+the ``deployment`` key are therefore not ours for the reconciler: it never
+removes them (the delete path of their instance still does); an operator who
+wants them reconciled adds the key by hand
+(``baremetal node set <node> --extra mogan_valence/deployment=<id>`` keeps the
+rest of the marker only with a JSON patch, so prefer re-setting the whole
+``mogan_valence`` dict).
+"""
+
+import uuid
+
+import sqlalchemy.engine
 from oslo_config import cfg
 
 from mogan_valence.common import exception
+from mogan_valence.common import secrets
 
 # extra["mogan_valence"] marks a node as ours; the reconciler relies on it.
 EXTRA_KEY = "mogan_valence"
+# extra["mogan_valence"]["deployment"]: which deployment enrolled the node.
+DEPLOYMENT_KEY = "deployment"
+
+
+def _connection_without_password(connection: str) -> str:
+    """The URL with its password replaced by ``***`` (SQLAlchemy's mask)."""
+    try:
+        url = sqlalchemy.engine.make_url(connection)
+    except Exception:  # noqa: BLE001  (any parse error: keep the raw string)
+        return secrets.mask_url_credentials(connection)
+    # NOTE: URL.set(password=None) keeps the password (None = "unchanged").
+    return url.render_as_string(hide_password=True)
+
+
+def deployment_id(conf: cfg.ConfigOpts) -> str:
+    """This deployment's id: ``[valence] deployment_id``, or one derived
+    from ``[database] connection``.
+
+    The derived id is ``uuid5(NAMESPACE_URL, <connection without its
+    password>)``: every engine of a deployment shares its database, and so
+    its id, while a password rotation does not change it.
+    """
+    configured = conf.valence.deployment_id
+    if configured:
+        return configured
+    connection = conf.database.connection or ""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, _connection_without_password(connection)))
 
 
 def system_path(detail: dict) -> str | None:
@@ -87,6 +130,7 @@ def node_fields(
                 "instance_uuid": instance_uuid,
                 "valence_node": valence_node["uuid"],
                 "podm_id": valence_node.get("podm_id"),
+                DEPLOYMENT_KEY: deployment_id(conf),
             }
         },
     )

@@ -1,44 +1,104 @@
-"""Find and remove what was composed or enrolled for instances that no
-longer need it.
+"""Find and remove what this deployment composed or enrolled for instances
+that no longer need it.
 
-A Valence node named ``mogan-<instance uuid>`` and an Ironic node whose
-``extra`` marks it as ours belong to that instance. They are leaked when the
-instance is gone, deleted, in ERROR, or ACTIVE on another node, and they are
-older than ``[valence] reconcile_grace_period`` (so that a flow still at work
-is never raced). The reconciler then takes the node out of Ironic first and
-releases it in Valence second, as a delete does. It never touches a Valence
-node with another name or an Ironic node not marked as ours, and it never
-releases hardware that Ironic holds for someone else.
+Ownership. Several deployments may share one Valence and one Ironic; each
+reaps only its own nodes:
+
+- a Valence node is a candidate only if its name is exactly
+  ``mogan-<instance uuid>`` (canonical lower-case UUID) and an instance with
+  that uuid exists in this deployment's database (any status; deleted rows
+  are kept). A node named after an instance we do not know belongs to another
+  deployment and is left alone;
+- an Ironic node is ours only if ``extra["mogan_valence"]["deployment"]`` is
+  this deployment's id (``enrollment.deployment_id``). Nodes enrolled by an
+  older version, without that key, are not ours for the reconciler.
+
+Leaks. A node is leaked when its instance is gone, deleted, in ERROR, or
+ACTIVE on another node, and it is older than ``[valence]
+reconcile_grace_period`` (so that a flow still at work is never raced). The
+reconciler then takes the node out of Ironic first and releases it in Valence
+second, as a delete does.
+
+Tenant safety. Hardware that held a tenant goes back to the pool only after
+Ironic's cleaning succeeded on it. The reconciler unenrolls an Ironic node
+only in a state Ironic reaches before a deploy or after a successful clean
+(``RECLAIMABLE_STATES``, with no target state); in any other state (active,
+deploy failed, clean failed, ...) it touches neither the Ironic node nor its
+Valence node, and reports a ``hold`` for an operator. It never releases a
+Valence node that Ironic holds.
+
+Unresolved composes. A compose whose answer was lost and whose node could
+not be found leaves ``instance.extra[UNRESOLVED_COMPOSE_KEY] = {"name",
+"podm_id", "since"}`` on the instance. Every run first looks for nodes of that
+name (no grace period: the instance never got them), releases those Ironic
+does not hold, and removes the marker once nothing of that name is left and
+the marker is older than the grace period.
 """
 
 import dataclasses
 import datetime
 import logging
+import uuid as uuidlib
 
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from mogan_valence.common import exception
 from mogan_valence.common import states
+from mogan_valence.ironic import states as ironic_states
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import enrollment
+from mogan_valence.valence import exceptions as valence_exc
 
 LOG = logging.getLogger(__name__)
 
 PREFIX = "mogan-"
 UNENROLL = "unenroll"
 RELEASE = "release"
+# Reported, never executed: a node of ours that an operator must clean first.
+HOLD = "hold"
+
+# instance.extra key left by the revert of a compose that found no node.
+UNRESOLVED_COMPOSE_KEY = "valence_compose_unresolved"
+
+# Ironic reaches these only before a deploy, after a cleaning succeeded, or
+# through an operator's explicit action: no tenant data can be left on a node
+# in one of them (with no target state).
+RECLAIMABLE_STATES = frozenset(
+    {
+        ironic_states.ENROLL,
+        ironic_states.VERIFYING,
+        ironic_states.MANAGEABLE,
+        ironic_states.AVAILABLE,
+        ironic_states.INSPECTFAIL,
+    }
+)
+_MARKED_STATUSES = (states.ERROR, states.DELETED)
 
 
 @dataclasses.dataclass
 class Action:
-    kind: str  # UNENROLL or RELEASE
+    kind: str  # UNENROLL, RELEASE, or HOLD (reported, never executed)
     node_uuid: str
     instance_uuid: str | None
     reason: str
     done: bool = False
     error: str | None = None
+
+
+def instance_uuid_from_name(name: str | None) -> str | None:
+    """The instance uuid in ``mogan-<uuid>``; None for any other name."""
+    if not name or not name.startswith(PREFIX):
+        return None
+    candidate = name[len(PREFIX) :]
+    if not uuidutils.is_uuid_like(candidate):
+        return None
+    # NOTE: is_uuid_like also takes upper case, braces and no dashes; the
+    # engine only ever writes the canonical form.
+    if str(uuidlib.UUID(candidate)) != candidate:
+        return None
+    return candidate
 
 
 def _aware(value) -> datetime.datetime | None:
@@ -53,33 +113,68 @@ def _aware(value) -> datetime.datetime | None:
     return value
 
 
+def _hold_advice(state: str | None, target: str | None) -> str:
+    if target:
+        return (
+            f"Ironic is still working on it ({state} -> {target}); if it does "
+            "not end in a clean state, an operator must clean it"
+        )
+    if state == ironic_states.CLEANFAIL:
+        return (
+            "its cleaning failed: fix the node and run 'baremetal node manage' "
+            "then 'baremetal node provide' on it, or delete the server again; "
+            "or have an admin force its release"
+        )
+    return (
+        "it may still hold a tenant's data: an operator must clean it (delete "
+        "the server again, or undeploy and clean it in Ironic), or have an "
+        "admin force its release"
+    )
+
+
 class Reconciler:
     def __init__(self, conf, ironic, valence, now=None):
         self.conf = conf
         self.ironic = ironic
         self.valence = valence
         self._now = now or (lambda: timeutils.utcnow(with_timezone=True))
+        # Instances whose unresolved-compose marker the next run() removes.
+        self._resolved: list[str] = []
+
+    # -- ownership ---------------------------------------------------------------
+
+    def _is_ours(self, node: dict, deployment: str) -> bool:
+        extra = node.get("extra") or {}
+        marker = extra.get(enrollment.EXTRA_KEY)
+        return (
+            isinstance(marker, dict)
+            and marker.get(enrollment.DEPLOYMENT_KEY) == deployment
+        )
+
+    @staticmethod
+    def _needed(instance, node_uuid: str):
+        """(needs the node, why not) for the instance a node was made for."""
+        if instance.status in (states.BUILDING, states.DELETING):
+            return True, None  # its flow is at work
+        if instance.status == states.DELETED:
+            return False, f"instance {instance.uuid} is deleted"
+        if instance.status == states.ERROR:
+            return False, f"instance {instance.uuid} is in ERROR"
+        if instance.node_uuid != node_uuid:
+            return False, (
+                f"instance {instance.uuid} is {instance.status} on another "
+                f"node ({instance.node_uuid})"
+            )
+        return True, None
 
     def _owner(self, instance_uuid: str | None, node_uuid: str):
-        """(needs the node, why not) for the instance a node was made for."""
         if not instance_uuid or not uuidutils.is_uuid_like(instance_uuid):
             return False, "its instance is unknown"
         try:
             instance = instance_obj.Instance.get(None, instance_uuid)
         except exception.InstanceNotFound:
             return False, f"instance {instance_uuid} does not exist"
-        if instance.status in (states.BUILDING, states.DELETING):
-            return True, None  # its flow is at work
-        if instance.status == states.DELETED:
-            return False, f"instance {instance_uuid} is deleted"
-        if instance.status == states.ERROR:
-            return False, f"instance {instance_uuid} is in ERROR"
-        if instance.node_uuid != node_uuid:
-            return False, (
-                f"instance {instance_uuid} is {instance.status} on another "
-                f"node ({instance.node_uuid})"
-            )
-        return True, None
+        return self._needed(instance, node_uuid)
 
     def _old_enough(self, created) -> bool:
         created = _aware(created)
@@ -88,56 +183,144 @@ class Reconciler:
         age = (self._now() - created).total_seconds()
         return age >= self.conf.valence.reconcile_grace_period
 
-    def plan(self) -> list[Action]:
+    def _hold(self, node: dict, instance_uuid: str | None, why: str) -> Action | None:
+        """A HOLD unless Ironic's node is in a state safe to unenroll."""
+        state = node.get("provision_state")
+        target = node.get("target_provision_state")
+        if state in RECLAIMABLE_STATES and not target:
+            return None
+        advice = _hold_advice(state, target)
+        LOG.warning(
+            "Reconciler leaves Ironic node %s (%s) and its Valence node alone: "
+            "%s, but it is in provision state '%s'; %s",
+            node["uuid"],
+            node.get("name") or "no name",
+            why,
+            state,
+            advice,
+        )
+        return Action(
+            HOLD,
+            node["uuid"],
+            instance_uuid,
+            f"{why}, but Ironic node is '{state}': {advice}",
+        )
+
+    # -- planning ----------------------------------------------------------------
+
+    def _unresolved_composes(self) -> list[Action]:
+        """Releases for nodes left by composes whose outcome was unknown."""
         actions: list[Action] = []
+        for status in _MARKED_STATUSES:
+            for instance in instance_obj.Instance.list(None, status=status):
+                marker = (instance.extra or {}).get(UNRESOLVED_COMPOSE_KEY)
+                if not isinstance(marker, dict) or not marker.get("name"):
+                    continue
+                actions.extend(self._resolve(instance, marker))
+        return actions
+
+    def _resolve(self, instance, marker: dict) -> list[Action]:
+        name = marker["name"]
+        try:
+            nodes = self.valence.find_nodes_by_name(name, marker.get("podm_id"))
+        except valence_exc.ValenceError as e:
+            LOG.warning(
+                "Could not look for Valence nodes named %s (a lost compose of "
+                "instance %s): %s",
+                name,
+                instance.uuid,
+                e,
+            )
+            return []
+        actions = []
+        for node in nodes:
+            if self.ironic.find_node(node["uuid"]) is not None:
+                # Enrolled after all: the ownership rules below decide.
+                continue
+            actions.append(
+                Action(
+                    RELEASE,
+                    node["uuid"],
+                    instance.uuid,
+                    f"a compose for instance {instance.uuid} "
+                    f"({instance.status}) got no answer and left it",
+                )
+            )
+        if not nodes and self._old_enough(marker.get("since")):
+            self._resolved.append(instance.uuid)
+        return actions
+
+    def plan(self) -> list[Action]:
+        self._resolved = []
+        deployment = enrollment.deployment_id(self.conf)
+        actions = self._unresolved_composes()
+        planned = {a.node_uuid for a in actions}
         ironic_nodes = {n["uuid"]: n for n in self.ironic.list_nodes(detail=True)}
         seen: set[str] = set()
         for node in self.valence.list_nodes():
             name = node.get("name") or ""
-            if not name.startswith(PREFIX):
-                continue
-            instance_uuid = name[len(PREFIX) :]
             node_uuid = node["uuid"]
+            instance_uuid = instance_uuid_from_name(name)
+            if instance_uuid is None:
+                continue  # not a name this engine gives
+            try:
+                instance = instance_obj.Instance.get(None, instance_uuid)
+            except exception.InstanceNotFound:
+                LOG.debug(
+                    "Valence node %s (%s) is not this deployment's: no such "
+                    "instance here",
+                    node_uuid,
+                    name,
+                )
+                continue
             seen.add(node_uuid)
-            needed, why = self._owner(instance_uuid, node_uuid)
+            if node_uuid in planned:
+                continue
+            needed, why = self._needed(instance, node_uuid)
             if needed:
                 continue
-            detail = self.valence.get_node(node_uuid)
+            try:
+                detail = self.valence.get_node(node_uuid)
+            except valence_exc.ValenceNotFound:
+                continue  # released meanwhile
             if not self._old_enough(detail.get("created_at")):
                 continue
             held = ironic_nodes.get(node_uuid)
             if held is not None:
-                if not _is_ours(held):
+                if not self._is_ours(held, deployment):
                     LOG.warning(
                         "Leaving Valence node %s (%s) alone: Ironic holds it "
-                        "and it is not marked as ours",
+                        "and it is not marked as this deployment's",
                         node_uuid,
                         name,
                     )
                     continue
+                hold = self._hold(held, instance_uuid, why)
+                if hold is not None:
+                    actions.append(hold)
+                    continue
                 actions.append(Action(UNENROLL, node_uuid, instance_uuid, why))
             actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
         for node_uuid, node in ironic_nodes.items():
-            if node_uuid in seen or not _is_ours(node):
+            if node_uuid in seen or not self._is_ours(node, deployment):
                 continue
             instance_uuid = node["extra"][enrollment.EXTRA_KEY].get("instance_uuid")
             needed, why = self._owner(instance_uuid, node_uuid)
             if needed or not self._old_enough(node.get("created_at")):
                 continue
-            actions.append(
-                Action(
-                    UNENROLL,
-                    node_uuid,
-                    instance_uuid,
-                    f"{why}, and Valence has no such node",
-                )
-            )
+            why = f"{why}, and no Valence node of this deployment goes with it"
+            hold = self._hold(node, instance_uuid, why)
+            actions.append(hold or Action(UNENROLL, node_uuid, instance_uuid, why))
         return actions
+
+    # -- acting ------------------------------------------------------------------
 
     def run(self, dry_run: bool = False) -> list[Action]:
         actions = self.plan()
         failed_unenroll: set[str] = set()
         for action in actions:
+            if action.kind == HOLD:
+                continue  # reported (and logged by plan), never executed
             if dry_run:
                 LOG.info(
                     "Would %s node %s: %s", action.kind, action.node_uuid, action.reason
@@ -168,9 +351,35 @@ class Reconciler:
                     action.node_uuid,
                     e,
                 )
+        for instance_uuid in self._resolved:
+            if dry_run:
+                LOG.info(
+                    "Would forget the unresolved compose of instance %s: no "
+                    "node of its name is left",
+                    instance_uuid,
+                )
+                continue
+            self._forget_unresolved(instance_uuid)
         return actions
 
-
-def _is_ours(node: dict) -> bool:
-    extra = node.get("extra") or {}
-    return isinstance(extra.get(enrollment.EXTRA_KEY), dict)
+    @staticmethod
+    def _forget_unresolved(instance_uuid: str) -> None:
+        try:
+            instance = instance_obj.Instance.get(None, instance_uuid)
+            extra = dict(instance.extra or {})
+            if extra.pop(UNRESOLVED_COMPOSE_KEY, None) is None:
+                return
+            instance.extra = extra
+            instance.save()
+        except Exception as e:  # noqa: BLE001  (next run tries again)
+            LOG.error(
+                "Could not clear the unresolved compose of instance %s: %s",
+                instance_uuid,
+                e,
+            )
+            return
+        LOG.info(
+            "Unresolved compose of instance %s resolved: no Valence node of "
+            "its name is left",
+            instance_uuid,
+        )

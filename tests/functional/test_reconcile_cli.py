@@ -1,6 +1,7 @@
 """``mogan-valence reconcile`` against the real Ironic and the simulator."""
 
 import json
+import sqlite3
 import subprocess
 import uuid as uuidlib
 
@@ -17,7 +18,7 @@ def test_reconcile_dry_run_then_for_real(tmp_path, ironic):
             f"[database]\nconnection = sqlite:///{tmp_path}/engine.sqlite\n"
             f"[ironic]\nauth_type = none\nendpoint_override = {ironic.url}\n"
             f"[valence]\nurl = {sim.url}\npodm_id = {mv_fixtures.PODM_ID}\n"
-            "reconcile_grace_period = 0\n"
+            "reconcile_grace_period = 0\ndeployment_id = test\n"
         )
         subprocess.run(
             [
@@ -31,17 +32,29 @@ def test_reconcile_dry_run_then_for_real(tmp_path, ironic):
         )
         client = sim.client()
         gone = str(uuidlib.uuid4())
+        # An instance of this deployment that failed, leaving its node.
+        with sqlite3.connect(tmp_path / "engine.sqlite") as db:
+            db.execute(
+                "INSERT INTO instances (uuid, name, status, composed, created_at) "
+                "VALUES (?, 'gone', 'error', 1, CURRENT_TIMESTAMP)",
+                (gone,),
+            )
         leaked = client.compose_node(
             f"mogan-{gone}", mv_fixtures.PODM_ID, properties={}
         )["uuid"]
         ironic.client().node.create(
             driver="fake-hardware",
             uuid=leaked,
-            extra={"mogan_valence": {"instance_uuid": gone}},
+            extra={"mogan_valence": {"instance_uuid": gone, "deployment": "test"}},
         )
         foreign = client.compose_node("not-ours", mv_fixtures.PODM_ID, properties={})[
             "uuid"
         ]
+        # Another deployment's node on the same Valence: its instance is not
+        # in this deployment's database.
+        theirs = client.compose_node(
+            f"mogan-{uuidlib.uuid4()}", mv_fixtures.PODM_ID, properties={}
+        )["uuid"]
 
         def reconcile(*args):
             result = subprocess.run(
@@ -66,12 +79,12 @@ def test_reconcile_dry_run_then_for_real(tmp_path, ironic):
             ("unenroll", leaked, "planned"),
             ("release", leaked, "planned"),
         ]
-        assert "does not exist" in planned[0]["reason"]
+        assert "is in ERROR" in planned[0]["reason"]
         assert leaked in sim.state.nodes
 
         done = reconcile()
         assert [a["result"] for a in done] == ["done", "done"]
-        assert set(sim.state.nodes) == {foreign}
+        assert set(sim.state.nodes) == {foreign, theirs}
         assert [n for n in ironic.client().node.list() if n.uuid == leaked] == []
         assert reconcile() == []
     finally:

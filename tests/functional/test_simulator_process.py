@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import requests
 
@@ -76,6 +77,60 @@ class TestSimulatorProcess(base.TestCase):
         self.assertEqual(
             [node["uuid"]],
             [n["uuid"] for n in requests.get(f"{url}/v1/nodes", timeout=10).json()],
+        )
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces and parens.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+        return found
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")  # a zombie is dead, only not reaped
+
+    @staticmethod
+    def _kill_pid(pid: int):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def test_sigkill_of_the_simulator_takes_the_emulator_with_it(self):
+        proc, url = self._start()
+        emulator_url = requests.get(f"{url}/v1/pod_managers", timeout=10).json()[0][
+            "url"
+        ]
+        [emulator] = self._children(proc.pid)
+        self.addCleanup(self._kill_pid, emulator)  # never leak it, even on failure
+        self.assertTrue(self._alive(emulator))
+
+        os.kill(proc.pid, signal.SIGKILL)  # the simulator only, not its group
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while self._alive(emulator) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertFalse(self._alive(emulator), "the Redfish emulator outlived it")
+        self.assertRaises(
+            requests.ConnectionError,
+            requests.get,
+            f"{emulator_url}/redfish/v1",
+            timeout=2,
         )
 
     def test_bad_pod_file_is_a_clear_error(self):

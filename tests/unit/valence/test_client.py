@@ -1,6 +1,10 @@
 """Client behaviour at the HTTP edge (requests-mock): the quirks of the real
 server that the simulator does not reproduce, and the retry rules."""
 
+import base64
+import logging
+
+import fixtures
 import requests
 import requests_mock
 from requests_mock.contrib import fixture as rm_fixture
@@ -241,9 +245,230 @@ class TestRetries(ClientTestCase):
         self.assertEqual(1, sum(r.method == "POST" for r in self.mock.request_history))
         self.assertEqual({"name": ["n1"], "podm_id": ["p"]}, self.mock.last_request.qs)
 
-    def test_two_nodes_with_one_name_is_a_conflict(self):
-        self.mock.get(f"{URL}/v1/nodes", json=[NODE, dict(NODE, uuid="other")])
-        self.assertRaises(vexc.ValenceConflict, self.client.find_node_by_name, "n1")
+    def test_get_and_delete_are_retried_on_valence_database_outage(self):
+        etcd_down = {
+            "status_code": 500,
+            "json": envelope(
+                500,
+                "EtcdConnectionFailed",
+                "EtcdConnectionFailed",
+                "Connection to etcd failed due to MaxRetryError(...)",
+            ),
+        }
+        self.mock.get(
+            f"{URL}/v1/nodes", [etcd_down, etcd_down, {"status_code": 200, "json": []}]
+        )
+        self.assertEqual([], self.client.list_nodes())
+        self.assertEqual(3, self.mock.call_count)
+        self.assertEqual([0.5, 1.0], self.sleeps)
+        self.mock.delete(
+            f"{URL}/v1/nodes/x", [etcd_down, {"status_code": 200, "json": None}]
+        )
+        self.client.delete_node("x")
+        self.assertEqual(5, self.mock.call_count)
+
+    def test_database_outage_detected_in_title_or_detail_too(self):
+        for body in (
+            envelope(500, "X", "EtcdConnectionFailed", "x"),
+            envelope(500, "X", "Y", "etcd.EtcdConnectionFailed: no etcd"),
+        ):
+            self.mock.get(
+                f"{URL}/v1/flavors",
+                [{"status_code": 500, "json": body}, {"status_code": 200, "json": []}],
+            )
+            self.assertEqual([], self.client.list_flavors())
+        self.assertEqual(4, self.mock.call_count)
+
+    def test_database_outage_gives_up_as_unavailable(self):
+        self.mock.get(
+            f"{URL}/v1/flavors",
+            status_code=500,
+            json=envelope(500, "EtcdConnectionFailed", "EtcdConnectionFailed", "x"),
+        )
+        err = self.assertRaises(
+            vexc.ValenceServiceUnavailable, self.client.list_flavors
+        )
+        self.assertEqual(3, self.mock.call_count)
+        self.assertEqual("EtcdConnectionFailed", err.valence_code)
+
+    def test_compose_is_never_retried_on_database_outage(self):
+        self.mock.post(
+            f"{URL}/v1/nodes",
+            status_code=500,
+            json=envelope(500, "EtcdConnectionFailed", "EtcdConnectionFailed", "x"),
+        )
+        self.assertRaises(
+            vexc.ValenceServiceUnavailable,
+            self.client.compose,
+            {"name": "n", "podm_id": "p"},
+        )
+        self.assertEqual(1, self.mock.call_count)
+        self.assertEqual([], self.sleeps)
+
+
+OLD = "11111111-1111-4111-8111-111111111111"
+MID = "22222222-2222-4222-8222-222222222222"
+MID2 = "33333333-3333-4333-8333-333333333333"
+UNDATED = "00000000-0000-4000-8000-000000000000"
+
+
+class TestDuplicateNames(ClientTestCase):
+    def setUp(self):
+        super().setUp()
+        # The list answer has no timestamps (as Valence's); details do.
+        listed = [
+            dict(NODE, uuid=u, podm_id="p") for u in (UNDATED, MID2, OLD, MID)
+        ] + [dict(NODE, uuid="other-name", name="n10", podm_id="p")]
+        self.mock.get(f"{URL}/v1/nodes", json=listed)
+        for node_uuid, created in (
+            (OLD, "2026-01-01 10:00:00 UTC"),
+            (MID, "2026-01-01 11:00:00 UTC"),
+            (MID2, "2026-01-01 11:00:00 UTC"),
+            (UNDATED, None),
+        ):
+            self.mock.get(
+                f"{URL}/v1/nodes/{node_uuid}",
+                json=dict(NODE, uuid=node_uuid, created_at=created),
+            )
+
+    def test_every_node_of_the_name_oldest_first(self):
+        nodes = self.client.find_nodes_by_name("n1", "p")
+        # Same age: by uuid; unknown age: last; another name: not at all.
+        self.assertEqual([OLD, MID, MID2, UNDATED], [n["uuid"] for n in nodes])
+        self.assertEqual("2026-01-01T10:00:00+00:00", nodes[0]["created_at"])
+
+    def test_find_node_by_name_is_the_oldest(self):
+        self.assertEqual(OLD, self.client.find_node_by_name("n1")["uuid"])
+
+    def test_a_node_released_meanwhile_is_left_out(self):
+        self.mock.get(
+            f"{URL}/v1/nodes/{OLD}",
+            status_code=404,
+            json=envelope(404, "Not Found", "Resource could not be found", "gone"),
+        )
+        self.assertEqual(
+            [MID, MID2, UNDATED],
+            [n["uuid"] for n in self.client.find_nodes_by_name("n1")],
+        )
+
+    def test_one_node_needs_no_detail(self):
+        self.mock.get(f"{URL}/v1/nodes", json=[NODE])
+        self.assertEqual(
+            [NODE["uuid"]], [n["uuid"] for n in self.client.find_nodes_by_name("n1")]
+        )
+        self.assertEqual(1, self.mock.call_count)
+
+
+class TestWaitForNodesByName(ClientTestCase):
+    def setUp(self):
+        super().setUp()
+        self.now = 0.0
+
+        def sleep(seconds):
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+        self.client = valence_client.ValenceClient(
+            URL, retries=0, sleep=sleep, clock=lambda: self.now
+        )
+
+    def test_keeps_looking_until_the_node_appears(self):
+        self.mock.get(
+            f"{URL}/v1/nodes",
+            [{"json": []}, {"json": []}, {"json": [dict(NODE, podm_id="p")]}],
+        )
+        nodes = self.client.wait_for_nodes_by_name("n1", "p", window=10)
+        self.assertEqual([NODE["uuid"]], [n["uuid"] for n in nodes])
+        self.assertEqual(3, self.mock.call_count)
+        self.assertEqual({"name": ["n1"], "podm_id": ["p"]}, self.mock.last_request.qs)
+        # Back-off: each wait longer than the one before.
+        self.assertEqual(2, len(self.sleeps))
+        self.assertLess(self.sleeps[0], self.sleeps[1])
+
+    def test_nothing_within_the_window(self):
+        self.mock.get(f"{URL}/v1/nodes", json=[])
+        self.assertEqual([], self.client.wait_for_nodes_by_name("n1", window=5))
+        self.assertGreater(self.mock.call_count, 2)
+        self.assertLessEqual(sum(self.sleeps), 5)
+        self.assertAlmostEqual(5, sum(self.sleeps))
+
+    def test_window_zero_looks_once(self):
+        self.mock.get(f"{URL}/v1/nodes", json=[])
+        self.assertEqual([], self.client.wait_for_nodes_by_name("n1", window=0))
+        self.assertEqual(1, self.mock.call_count)
+        self.assertEqual([], self.sleeps)
+
+    def test_a_failed_look_is_not_an_answer(self):
+        failing = {"status_code": 500, "json": envelope(500, "KeyError", "K", "x")}
+        self.mock.get(f"{URL}/v1/nodes", [failing, {"json": [dict(NODE, podm_id="p")]}])
+        nodes = self.client.wait_for_nodes_by_name("n1", window=5)
+        self.assertEqual(1, len(nodes))
+        # If the last look failed, it raises instead of saying "none".
+        self.mock.get(f"{URL}/v1/nodes", **failing)
+        self.assertRaises(
+            vexc.ValenceServerError, self.client.wait_for_nodes_by_name, "n1", window=1
+        )
+
+    def test_default_window_from_config(self):
+        self.config(group="valence", url=URL, compose_lookup_window=0)
+        client = valence_client.ValenceClient.from_conf()
+        self.assertEqual(0, client.compose_lookup_window)
+        self.mock.get(f"{URL}/v1/nodes", json=[])
+        self.assertEqual([], client.wait_for_nodes_by_name("n1"))
+        self.assertEqual(1, self.mock.call_count)
+
+
+class TestCredentialsInUrl(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.mock = self.useFixture(rm_fixture.Fixture())
+        self.client = valence_client.ValenceClient(
+            "http://admin:s3cr%40t@valence.test:8181/v1", retries=0
+        )
+
+    def test_sent_as_basic_auth_never_in_the_url(self):
+        self.assertEqual(URL, self.client.url)
+        self.mock.get(f"{URL}/v1/flavors", json=[])
+        self.client.list_flavors()
+        self.assertEqual(
+            "Basic " + base64.b64encode(b"admin:s3cr@t").decode(),
+            self.mock.last_request.headers["Authorization"],
+        )
+
+    def test_no_password_in_errors(self):
+        self.mock.get(f"{URL}/v1/flavors", exc=requests.exceptions.ConnectionError)
+        err = self.assertRaises(vexc.ValenceUnreachable, self.client.list_flavors)
+        self.assertNotIn("s3cr", str(err))
+        self.assertNotIn("s3cr", err.url)
+        self.mock.get(
+            f"{URL}/v1/pod_managers/x",
+            status_code=500,
+            json=envelope(
+                500,
+                "MissingSchema",
+                "MissingSchema",
+                "Invalid URL 'podm://root:calvin@10.0.0.5/redfish/v1/'",
+            ),
+        )
+        err = self.assertRaises(
+            vexc.ValenceServerError, self.client.get_pod_manager, "x"
+        )
+        self.assertNotIn("calvin", str(err))
+        self.assertNotIn("calvin", err.detail)
+        self.assertIn("podm://root:***@10.0.0.5", err.detail)
+
+    def test_logs_have_no_password(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.mock.get(
+            f"{URL}/v1/flavors",
+            [{"status_code": 503, "json": {}}, {"status_code": 200, "json": []}],
+        )
+        client = valence_client.ValenceClient(
+            "http://admin:s3cret@valence.test:8181", retries=1, sleep=lambda s: None
+        )
+        client.list_flavors()
+        self.assertIn("retrying", logs.output)
+        self.assertNotIn("s3cret", logs.output)
 
 
 class TestFromConf(base.TestCase):
