@@ -48,8 +48,7 @@ class Direct:
         self.ironic.claim_node(node["uuid"], instance_uuid)
         for mac in enrollment.macs(detail):
             self.ironic.create_port(node["uuid"], mac)
-        self.ironic.manage(node["uuid"])
-        self.ironic.provide(node["uuid"])
+        self.ironic.make_available(node["uuid"])
         self.ironic.deploy(node["uuid"], {"image_source": image, "root_gb": "10"})
         return node["uuid"]
 

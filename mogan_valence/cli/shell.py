@@ -151,7 +151,9 @@ class Shell:
 
     def server_delete(self, args):
         for server in args.server:
-            instance = self.api.delete_instance(self.ctx, server)
+            instance = self.api.delete_instance(
+                self.ctx, server, force_release=args.force_release
+            )
             if args.wait:
                 instance, fault = self._wait(
                     instance.uuid, {states.DELETED, states.ERROR}, args.timeout
@@ -259,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("server", nargs="+")
     d.add_argument("--wait", action="store_true", help="Wait until deleted.")
     d.add_argument("--timeout", type=float, default=3600.0)
+    d.add_argument(
+        "--force-release",
+        action="store_true",
+        help="Admins only: go on past a node whose cleaning failed and give its "
+        "hardware back uncleaned (it may still hold the tenant's data). Logged.",
+    )
     d.set_defaults(func=Shell.server_delete)
 
     demo = sub.add_parser(

@@ -45,6 +45,11 @@ class DuplicateName(Conflict):
     msg_fmt = "A %(resource)s named %(name)s already exists."
 
 
+class Forbidden(MoganValenceException):
+    msg_fmt = "Not allowed: %(reason)s"
+    code = 403
+
+
 class InvalidInput(MoganValenceException):
     msg_fmt = "Invalid input: %(reason)s"
     code = 400

@@ -68,7 +68,8 @@ opts = [
         min=0,
         help="Seconds the engine waits, after SIGTERM, for creates and "
         "deletes in flight to finish before it exits. Work still running "
-        "then is cut short.",
+        "then is abandoned where it is: every flow is saved after each "
+        "step, and the next start of this engine host resumes it.",
     ),
     cfg.FloatOpt(
         "poll_interval_min",

@@ -176,19 +176,46 @@ def instance_get_all(
         return list(session.execute(query).scalars())
 
 
-def instance_update(context, uuid: str, values: dict[str, Any]) -> models.Instance:
+def instance_update(
+    context,
+    uuid: str,
+    values: dict[str, Any],
+    expected_status: str | tuple[str, ...] | None = None,
+) -> models.Instance:
+    """Update an instance; with ``expected_status``, compare and swap.
+
+    The UPDATE only matches a row whose status is (one of) the expected
+    one(s), so two workers (or engines) can never both move an instance from
+    the same state: the loser gets ``InvalidStateTransition`` naming the
+    status it found.
+    """
     unknown = set(values) - (_INSTANCE_FIELDS - {"uuid"})
     if unknown:
         raise exception.InvalidInput(
             reason=f"cannot update instance field(s): {', '.join(sorted(unknown))}"
         )
+    values = dict(values, updated_at=timeutils.utcnow())
+    where = [models.Instance.uuid == uuid]
+    if expected_status is not None:
+        if isinstance(expected_status, str):
+            expected_status = (expected_status,)
+        where.append(models.Instance.status.in_(expected_status))
     with _writer().using(_ctx(context)) as session:
+        count = session.execute(
+            sa.update(models.Instance)
+            .where(*where)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         row = _instance_query(session, uuid)
         if row is None:
             raise exception.InstanceNotFound(instance=uuid)
-        row.update(values)
-        row.updated_at = timeutils.utcnow()
-        session.flush()
+        if not count:
+            raise exception.InvalidStateTransition(
+                instance=uuid,
+                current=row.status,
+                target=values.get("status", "an update"),
+            )
     return row
 
 

@@ -15,10 +15,18 @@ from oslo_config import cfg
 import stevedore
 
 from mogan_valence.common import exception
+from mogan_valence.engine.flows import constants
 
 LOG = logging.getLogger(__name__)
 
 NAMESPACE = "mogan.engine.extensions"
+
+# The flow store keys an extension's tasks may require or provide.
+INSTANCE_UUID = constants.INSTANCE_UUID
+FLAVOR = constants.FLAVOR
+IMAGE_SOURCE = constants.IMAGE_SOURCE
+NODE_UUID = constants.NODE_UUID
+EXCLUDED_NODES = constants.EXCLUDED_NODES
 
 
 class ExtensionLoadError(exception.MoganValenceException):

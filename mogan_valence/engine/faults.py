@@ -49,16 +49,28 @@ def record_failure(
         detail=f"step {step} failed: {detail}",
     ).create(context)
     instance = instance_obj.Instance.get(context, instance_uuid)
-    if instance.status != status:
+    current = instance.status
+    if current != status:
         instance.status = status
     instance.power_state = None
-    instance.save()
+    # Compare and swap: a status another writer set in between is not
+    # overwritten blindly (the caller sees InvalidStateTransition).
+    instance.save(expected_status=current)
     LOG.error("Instance %s: %s failed: %s", instance_uuid, step, text)
 
 
-def transition(instance: instance_obj.Instance, target: str) -> None:
-    if not states.can_transition(instance.status, target):
+def transition(instance: instance_obj.Instance, target: str, **values) -> None:
+    """Move ``instance`` to ``target`` with ``values``, compare-and-swap.
+
+    :raises InvalidStateTransition: the move is not allowed from the status
+        the instance was read with, or another writer changed it since.
+    """
+    current = instance.status
+    if not states.can_transition(current, target):
         raise exception.InvalidStateTransition(
-            instance=instance.uuid, current=instance.status, target=target
+            instance=instance.uuid, current=current, target=target
         )
     instance.status = target
+    for key, value in values.items():
+        setattr(instance, key, value)
+    instance.save(expected_status=current)

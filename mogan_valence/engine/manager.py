@@ -1,30 +1,30 @@
-"""The engine manager: flavors and instances, create and delete orchestration.
+"""The engine's RPC endpoints: flavors and instances.
 
-RPC endpoints validate their input and answer at once; the work of creating
-or deleting an instance runs on a bounded pool of worker threads.
+Each method validates its input and answers at once; the work of creating
+or deleting an instance is handed to a worker (``workers``) that owns the
+instance until it ends, and runs as a durable flow (``flow_runner``).
+
+Errors a caller can expect are raised as the types of
+``mogan_valence.common.exception`` (oslo.messaging carries them back):
+``InvalidInput`` (400), ``Forbidden`` (403), ``NotFound`` (404),
+``Conflict`` and ``InvalidStateTransition`` (409).
 """
 
-import concurrent.futures
 import logging
-import threading
-import urllib.parse
 
 import oslo_messaging as messaging
 from oslo_config import cfg
-from oslo_utils import timeutils
 from oslo_utils import uuidutils
-import taskflow.engines
-from taskflow import states as tf_states
 
 from mogan_valence.common import exception
 from mogan_valence.common import states
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
+from mogan_valence.engine import flow_runner
 from mogan_valence.engine import persistence
-from mogan_valence.engine import timing
+from mogan_valence.engine import validation
+from mogan_valence.engine import workers
 from mogan_valence.engine.flows import constants
-from mogan_valence.engine.flows import create_instance
-from mogan_valence.engine.flows import delete_instance
 from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
@@ -34,19 +34,10 @@ LOG = logging.getLogger(__name__)
 _EXPECTED = (
     exception.NotFound,
     exception.InvalidInput,
+    exception.Forbidden,
     exception.Conflict,
     exception.InvalidStateTransition,
 )
-MAX_NAME = 255
-# What Ironic can deploy from, besides a Glance image UUID.
-IMAGE_SCHEMES = ("http", "https", "file", "oci")
-
-
-def _check_name(kind: str, name) -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise exception.InvalidInput(
-            reason=f"{kind} name must be 1 to {MAX_NAME} characters, not {name!r}"
-        )
 
 
 def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
@@ -61,7 +52,9 @@ def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
 
 
 class EngineManager:
-    RPC_API_VERSION = "1.0"
+    """The RPC endpoints of the engine (see ``rpcapi.EngineAPI``)."""
+
+    RPC_API_VERSION = "1.1"
     target = messaging.Target(version=RPC_API_VERSION)
     # How long a delete request waits for the worker of the previous
     # operation to end (it has shown ERROR or ACTIVE and is only saving its
@@ -72,84 +65,71 @@ class EngineManager:
         self.conf = conf
         self.ironic = ironic
         self.extensions: list[ext_mod.EngineExtension] = []
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        # instance uuid -> the future of the one worker that owns it. Only
-        # that worker changes the instance until it ends, including the
-        # bookkeeping it does after the instance shows ERROR or ACTIVE.
-        self._work: dict[str, concurrent.futures.Future] = {}
-        self._work_lock = threading.RLock()
+        self.workers: workers.WorkerPool | None = None
+        self.runner: flow_runner.FlowRunner | None = None
 
     # -- life cycle -------------------------------------------------------------
 
     def init_host(self) -> None:
-        """Load extensions (fatal if one fails) and start the worker pool."""
+        """Load extensions (fatal if one fails), open the flow store and
+        start the workers. Takes no request yet."""
         host = ext_mod.ExtensionHost(conf=self.conf, ironic=self.ironic)
         self.extensions = ext_mod.load(self.conf, host)
         self.flows = persistence.FlowStore(self.conf.engine.host)
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.conf.engine.workers_pool_size, thread_name_prefix="engine"
+        self.flows.sweep_orphans()
+        self.runner = flow_runner.FlowRunner(
+            self.conf, self.ironic, self.flows, self.extensions
         )
+        self.workers = workers.WorkerPool(self.conf.engine.workers_pool_size)
+
+    def resume_unfinished(self, context=None) -> int:
+        """Hand every flow this host left unfinished to a worker.
+
+        Called at start, before RPC serving begins, so that a request for
+        the same instance finds it owned. Only this host's saved flows are
+        touched; an instance another engine works on is never looked at.
+        An error about one flow is logged and never stops the engine.
+        """
+        resumed = 0
+        for saved in self.runner.unfinished(context):
+            LOG.warning(
+                "Resuming the %s of instance %s, left unfinished by a previous "
+                "run of this engine",
+                saved.kind,
+                saved.instance_uuid,
+            )
+            try:
+                self.workers.submit(
+                    saved.instance_uuid, self.runner.run, context, saved, True
+                )
+            except Exception:  # noqa: BLE001  (one instance never stops all)
+                LOG.exception("Could not resume the flow of %s", saved.instance_uuid)
+                continue
+            resumed += 1
+        return resumed
 
     def del_host(self, timeout: float | None = None) -> bool:
         """Stop taking work; wait up to ``timeout`` for work in flight.
 
-        Returns False if work was still running when the time ran out.
+        Returns False if work was still running when the time ran out; it
+        resumes at the next start.
         """
-        if self._pool is None:
+        if self.workers is None:
             return True
-        with self._work_lock:
-            pending = set(self._work.values())
-        done, not_done = concurrent.futures.wait(pending, timeout=timeout)
-        self._pool.shutdown(wait=not not_done, cancel_futures=True)
-        if not_done:
-            LOG.warning("Stopping with %d operation(s) still running", len(not_done))
-        return not not_done
-
-    def _submit(self, instance_uuid: str, fn, *args) -> concurrent.futures.Future:
-        """Run ``fn`` on a worker that owns ``instance_uuid`` until it ends."""
-        with self._work_lock:
-            self._check_free(instance_uuid)
-            future = self._pool.submit(fn, *args)
-            self._work[instance_uuid] = future
-        future.add_done_callback(lambda f: self._forget(instance_uuid, f))
-        return future
-
-    def _owner(self, instance_uuid: str) -> concurrent.futures.Future | None:
-        """The worker still running on this instance, if any."""
-        with self._work_lock:
-            owner = self._work.get(instance_uuid)
-        return owner if owner is not None and not owner.done() else None
-
-    def _check_free(self, instance_uuid: str) -> None:
-        if self._owner(instance_uuid) is not None:
-            raise exception.Conflict(
-                f"instance {instance_uuid} is still busy with its previous "
-                "operation; try again"
-            )
-
-    def _forget(self, instance_uuid: str, future) -> None:
-        with self._work_lock:
-            if self._work.get(instance_uuid) is future:
-                del self._work[instance_uuid]
-
-    def _wait_for_owner(self, instance_uuid: str) -> None:
-        """Give the worker that still owns an instance time to end."""
-        owner = self._owner(instance_uuid)
-        if owner is not None:
-            concurrent.futures.wait([owner], timeout=self.owner_wait)
+        return self.workers.stop(timeout)
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until no operation runs (tests and the demo)."""
-        with self._work_lock:
-            pending = set(self._work.values())
-        concurrent.futures.wait(pending, timeout=timeout)
+        self.workers.wait_idle(timeout)
 
     # -- flavors -----------------------------------------------------------------
 
     def _check_with_extensions(self, flavor: dict) -> None:
         """A composed flavor needs an extension that composes; every enabled
         extension may refuse a flavor."""
-        if flavor.get("composition") and not self._claiming_extension(flavor):
+        if flavor.get("composition") and not any(
+            e.claims_flavor(flavor) for e in self.extensions
+        ):
             raise exception.InvalidInput(
                 reason=f"flavor {flavor['name']} has a composition but no enabled "
                 "engine extension composes nodes (enable 'valence' in [engine] "
@@ -162,9 +142,6 @@ class EngineManager:
                 # Re-raised as the engine's own type: RPC clients know it.
                 raise exception.InvalidInput(e.message) from e
 
-    def _claiming_extension(self, flavor: dict) -> ext_mod.EngineExtension | None:
-        return next((e for e in self.extensions if e.claims_flavor(flavor)), None)
-
     @messaging.expected_exceptions(*_EXPECTED)
     def create_flavor(
         self,
@@ -176,46 +153,24 @@ class EngineManager:
         description=None,
         is_public=True,
     ):
-        _check_name("flavor", name)
-        resources = resources or {}
-        if not isinstance(resources, dict) or not all(
-            isinstance(k, str) and k and v == 1 for k, v in resources.items()
-        ):
-            raise exception.InvalidInput(
-                reason=f"resources must map a resource class to 1, not {resources!r}"
-            )
-        if len(resources) > 1:
-            raise exception.InvalidInput(
-                reason=f"a flavor names one resource class, not {sorted(resources)}"
-            )
-        resource_traits = resource_traits or {}
-        if not isinstance(resource_traits, dict) or any(
-            v not in ("required", "forbidden") for v in resource_traits.values()
-        ):
-            raise exception.InvalidInput(
-                reason="resource_traits must map a trait to 'required' or 'forbidden'"
-            )
-        if not resources and not composition:
-            raise exception.InvalidInput(
-                reason="a flavor needs a resource class (resources) to schedule on, "
-                "or a composition"
-            )
-        plain = {
-            "uuid": None,
-            "name": name,
-            "resources": resources,
-            "resource_traits": resource_traits,
-            "composition": composition or None,
-        }
-        self._check_with_extensions(plain)
-        flavor = flavor_obj.Flavor(
-            name=name.strip(),
-            description=description,
-            resources=resources,
-            resource_traits=resource_traits,
-            composition=composition or None,
-            is_public=bool(is_public),
+        """Create a flavor.
+
+        :raises InvalidInput: a field is wrong (the message names it), or no
+            enabled extension accepts its composition.
+        :raises DuplicateName: a flavor of that name exists.
+        """
+        values = validation.validate_flavor_request(
+            {
+                "name": name,
+                "resources": resources,
+                "resource_traits": resource_traits,
+                "composition": composition,
+                "description": description,
+                "is_public": is_public,
+            }
         )
+        self._check_with_extensions(dict(values, uuid=None))
+        flavor = flavor_obj.Flavor(**values)
         flavor.create(context)
         LOG.info(
             "Created flavor %s (%s)%s",
@@ -231,10 +186,13 @@ class EngineManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def get_flavor(self, context, flavor):
+        """:raises FlavorNotFound: no flavor has that uuid or name."""
         return flavor_obj.Flavor.get(context, flavor)
 
     @messaging.expected_exceptions(*_EXPECTED)
     def delete_flavor(self, context, flavor):
+        """:raises FlavorNotFound: no such flavor.
+        :raises Conflict: an instance that is not deleted uses it."""
         obj = flavor_obj.Flavor.get(context, flavor)
         in_use = [
             i.uuid
@@ -253,172 +211,66 @@ class EngineManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def create_instance(self, context, name, flavor, image_source, description=None):
-        _check_name("instance", name)
-        if not isinstance(image_source, str) or not image_source.strip():
-            raise exception.InvalidInput(reason="an image (image_source) is required")
-        image_source = image_source.strip()
-        scheme = urllib.parse.urlsplit(image_source).scheme
-        if not uuidutils.is_uuid_like(image_source) and scheme not in IMAGE_SCHEMES:
-            raise exception.InvalidInput(
-                reason=f"image {image_source!r} is neither an image UUID nor a "
-                f"{'/'.join(IMAGE_SCHEMES)} URL"
-            )
-        flavor_o = flavor_obj.Flavor.get(context, flavor)
+        """Create an instance: answer BUILDING, then compose/schedule and
+        deploy on a worker.
+
+        The create flow is saved before the instance is written, so that an
+        engine killed at any moment after this resumes it.
+
+        :raises InvalidInput: a field is wrong, or the flavor is disabled or
+            refused by an extension.
+        :raises FlavorNotFound: no such flavor.
+        """
+        values = validation.validate_instance_request(
+            {
+                "name": name,
+                "flavor": flavor,
+                "image_source": image_source,
+                "description": description,
+            }
+        )
+        flavor_o = flavor_obj.Flavor.get(context, values["flavor"])
         if flavor_o.disabled:
             raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")
         # Re-checked before anything is composed: the extensions' view of
         # what is valid may have changed since the flavor was created.
         plain = flavor_dict(flavor_o)
         self._check_with_extensions(plain)
+        instance_uuid = uuidutils.generate_uuid()
+        saved = self.flows.new(
+            persistence.CREATE,
+            instance_uuid,
+            store={
+                constants.INSTANCE_UUID: instance_uuid,
+                constants.FLAVOR: plain,
+                constants.IMAGE_SOURCE: values["image_source"],
+            },
+        )
         instance = instance_obj.Instance(
-            name=name.strip(),
-            description=description,
+            uuid=instance_uuid,
+            name=values["name"],
+            description=values["description"],
             status=states.BUILDING,
             flavor_uuid=flavor_o.uuid,
-            image_source=image_source.strip(),
+            image_source=values["image_source"],
             project_id=getattr(context, "project_id", None),
             user_id=getattr(context, "user_id", None),
             extra={},
         )
-        instance.create(context)
-        LOG.info(
-            "Creating instance %s (%s) of flavor %s",
-            instance.name,
-            instance.uuid,
-            flavor_o.name,
-        )
-        self._submit(
-            instance.uuid,
-            self._create,
-            context,
-            instance.uuid,
-            plain,
-            instance.image_source,
-        )
-        return instance
-
-    def build_create_flow(self, context, instance_uuid: str, flavor: dict):
-        tasks = create_instance.base_tasks(self.ironic)
-        for extension in self.extensions:
-            tasks = extension.reshape_create_flow(context, instance_uuid, flavor, tasks)
-        return create_instance.get_create_instance_flow(
-            tasks, self.conf.engine.schedule_max_attempts
-        )
-
-    def _create(self, context, instance_uuid: str, flavor: dict, image_source: str):
-        store = {
-            constants.INSTANCE_UUID: instance_uuid,
-            constants.FLAVOR: flavor,
-            constants.IMAGE_SOURCE: image_source,
-        }
-        saved = self.flows.new(persistence.CREATE, instance_uuid, store=store)
-        self._run_create(context, saved)
-
-    def _run_create(self, context, saved: persistence.SavedFlow) -> None:
-        """Run (or resume) a saved create flow to its end."""
-        instance_uuid = saved.instance_uuid
-        started = timeutils.utcnow()
-        timer = timing.StepTimer("create")
         try:
-            flow = self.build_create_flow(
-                context, instance_uuid, saved.meta["store"][constants.FLAVOR]
+            instance.create(context)
+            LOG.info(
+                "Creating instance %s (%s) of flavor %s",
+                instance.name,
+                instance.uuid,
+                flavor_o.name,
             )
-            self._run_saved(flow, saved, timer)
-        except Exception as e:  # noqa: BLE001  (recorded on the instance)
-            self._ensure_error(instance_uuid, "create", e)
-            self._save_steps(instance_uuid, timer)
+            self.workers.submit(instance_uuid, self.runner.run, context, saved)
+        except Exception:
+            # Nothing ran yet; a create that is not answered is not resumed.
             self.flows.done(saved)
-            return
-        instance = instance_obj.Instance.get(context, instance_uuid)
-        timer.save_to(instance)
-        faults.transition(instance, states.ACTIVE)
-        instance.launched_at = timeutils.utcnow()
-        instance.power_state = states.POWER_ON
-        instance.save()
-        self.flows.done(saved)
-        LOG.info(
-            "Instance %s is ACTIVE on node %s after %.1fs",
-            instance_uuid,
-            instance.node_uuid,
-            timeutils.delta_seconds(started, timeutils.utcnow()),
-        )
-
-    def _run_saved(self, flow, saved: persistence.SavedFlow, timer) -> None:
-        if saved.flow_detail.state in (tf_states.REVERTED, tf_states.FAILURE):
-            # It ended badly before the engine could clean up: its revert
-            # already ran (the lifecycle task recorded the fault).
-            raise exception.MoganValenceException(
-                f"{saved.kind} of {saved.instance_uuid} had failed and was reverted"
-            )
-        engine = taskflow.engines.load(
-            flow,
-            store=saved.meta["store"] if saved.flow_detail.state is None else None,
-            flow_detail=saved.flow_detail,
-            book=saved.book,
-            backend=self.flows.backend,
-            engine="serial",
-        )
-        timer.attach(engine)
-        engine.run()
-
-    def resume_unfinished(self, context=None) -> int:
-        """Resume every flow this engine left unfinished (at start)."""
-        saved_flows = self.flows.unfinished()
-        resumed = set()
-        for saved in saved_flows:
-            LOG.warning(
-                "Resuming the %s of instance %s, left unfinished by a previous "
-                "run of this engine",
-                saved.kind,
-                saved.instance_uuid,
-            )
-            resumed.add(saved.instance_uuid)
-            if saved.kind == persistence.CREATE:
-                self._submit(saved.instance_uuid, self._run_create, context, saved)
-            else:
-                self._submit(saved.instance_uuid, self._run_delete, context, saved)
-        # Work that died before its flow was saved: nothing was done yet.
-        for instance in instance_obj.Instance.list(context):
-            if instance.uuid in resumed:
-                continue
-            if instance.status == states.DELETING:
-                LOG.warning("Restarting the delete of instance %s", instance.uuid)
-                self._submit(instance.uuid, self._delete, context, instance.uuid)
-                resumed.add(instance.uuid)
-            elif instance.status == states.BUILDING:
-                faults.record_failure(
-                    instance.uuid,
-                    "create",
-                    exception.MoganValenceException(
-                        "the engine stopped before this create started; nothing "
-                        "was done for it"
-                    ),
-                    context=context,
-                )
-        return len(resumed)
-
-    @staticmethod
-    def _save_steps(instance_uuid: str, timer: timing.StepTimer) -> None:
-        try:
-            instance = instance_obj.Instance.get(None, instance_uuid)
-            timer.save_to(instance)
-            instance.save()
-        except Exception:  # noqa: BLE001  (timings are informational)
-            LOG.exception("Could not record step timings of %s", instance_uuid)
-
-    def _ensure_error(self, instance_uuid: str, step: str, error) -> None:
-        """The flow's lifecycle task records the fault; this covers the rest
-        (a failure while building the flow, or inside a revert)."""
-        try:
-            instance = instance_obj.Instance.get(None, instance_uuid)
-            if instance.status != states.ERROR:
-                faults.record_failure(instance_uuid, step, error)
-            else:
-                LOG.warning("Instance %s failed: %s", instance_uuid, error)
-        except Exception:  # noqa: BLE001
-            LOG.exception(
-                "Instance %s failed and could not be marked ERROR", instance_uuid
-            )
+            raise
+        return instance
 
     @messaging.expected_exceptions(*_EXPECTED)
     def list_instances(self, context, include_deleted=False):
@@ -426,6 +278,11 @@ class EngineManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def get_instance(self, context, instance):
+        """The instance and its latest fault: ``{"instance", "fault"}``.
+
+        :raises InstanceNotFound: no instance has that uuid or name.
+        :raises Conflict: several instances have that name.
+        """
         obj = self._find_instance(context, instance)
         fault = fault_obj.InstanceFault.get_latest_for_instances(context, [obj.uuid])
         return {"instance": obj, "fault": fault.get(obj.uuid)}
@@ -443,22 +300,59 @@ class EngineManager:
         return matches[0]
 
     @messaging.expected_exceptions(*_EXPECTED)
-    def delete_instance(self, context, instance):
+    def delete_instance(self, context, instance, force_release=False):
+        """Delete an instance: answer DELETING, tear down on a worker.
+
+        A delete already on its way is not started twice. A delete that
+        failed (ERROR) resumes where it stopped when repeated.
+
+        :param force_release: admins only: go past a node whose cleaning
+            failed and release its hardware uncleaned (logged).
+        :raises InstanceNotFound: no such instance (or it is deleted).
+        :raises InvalidStateTransition: its create is still running.
+        :raises Forbidden: ``force_release`` by a non-admin.
+        :raises Conflict: the previous operation's worker did not end in
+            time; try again.
+        """
+        if force_release and not getattr(context, "is_admin", False):
+            raise exception.Forbidden(
+                reason="only an admin may force the release of a node whose "
+                "cleaning failed"
+            )
         obj = self._find_instance(context, instance)
         if self._delete_started(obj, instance):
             return obj
         # The create or delete that left this instance ACTIVE or in ERROR may
         # still be saving its records: it ends before this delete begins.
-        self._wait_for_owner(obj.uuid)
-        with self._work_lock:
+        self.workers.wait_for_owner(obj.uuid, self.owner_wait)
+        # The state change and the hand-over to a worker are one step.
+        with self.workers.lock:
             obj.refresh(context)
             if self._delete_started(obj, instance):
                 return obj  # a concurrent request started it
-            self._check_free(obj.uuid)
-            faults.transition(obj, states.DELETING)
-            obj.save(context)
+            self.workers.check_free(obj.uuid)
+            if force_release:
+                LOG.warning(
+                    "Instance %s: admin %s forces the release of its node, "
+                    "cleaned or not",
+                    obj.uuid,
+                    getattr(context, "user_id", None),
+                )
+            saved = self.flows.new(
+                persistence.DELETE,
+                obj.uuid,
+                store={
+                    constants.INSTANCE_UUID: obj.uuid,
+                    constants.FORCE_RELEASE: bool(force_release),
+                },
+            )
+            try:
+                faults.transition(obj, states.DELETING)
+            except Exception:
+                self.flows.done(saved)
+                raise
             LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
-            self._submit(obj.uuid, self._delete, context, obj.uuid)
+            self.workers.submit(obj.uuid, self.runner.run, context, saved)
         return obj
 
     @staticmethod
@@ -473,44 +367,3 @@ class EngineManager:
                 instance=obj.uuid, current=obj.status, target=states.DELETING
             )
         return False
-
-    def delete_steps(self, context, instance) -> list[ext_mod.DeleteStep]:
-        steps = []
-        if instance.node_uuid:
-            node = instance.node_uuid
-            steps.append(
-                ext_mod.DeleteStep("undeploy", lambda: self.ironic.undeploy(node))
-            )
-        for extension in self.extensions:
-            steps.extend(extension.delete_steps(context, instance))
-        return steps
-
-    def _delete(self, context, instance_uuid: str):
-        saved = self.flows.new(
-            persistence.DELETE,
-            instance_uuid,
-            store={constants.INSTANCE_UUID: instance_uuid},
-        )
-        self._run_delete(context, saved)
-
-    def _run_delete(self, context, saved: persistence.SavedFlow) -> None:
-        instance_uuid = saved.instance_uuid
-        instance = instance_obj.Instance.get(context, instance_uuid)
-        timer = timing.StepTimer("delete")
-        try:
-            flow = delete_instance.get_delete_instance_flow(
-                self.delete_steps(context, instance)
-            )
-            self._run_saved(flow, saved, timer)
-        except Exception as e:  # noqa: BLE001  (recorded on the instance)
-            self._ensure_error(instance_uuid, "delete", e)
-            self._save_steps(instance_uuid, timer)
-            self.flows.done(saved)
-            return
-        instance.refresh()
-        timer.save_to(instance)
-        faults.transition(instance, states.DELETED)
-        instance.power_state = None
-        instance.save()
-        self.flows.done(saved)
-        LOG.info("Instance %s deleted", instance_uuid)

@@ -1,15 +1,20 @@
 """Durable flows: taskflow's SQL persistence in the engine's own database.
 
 Each create or delete runs as a flow saved in a logbook of its own, named
-after the engine host, the operation and the instance. Progress is saved
-after every step; when the flow ends, its logbook is destroyed. A logbook
-still there when the engine starts is work the engine was doing when it
-died: the engine resumes it.
+after the engine host, the operation and the instance. The logbook is saved
+*before* the instance is created (or moved to DELETING), so that every
+BUILDING or DELETING instance has a saved flow of the host that owns it.
+Progress is saved after every step; when the flow ends, its logbook is
+destroyed together with its flow and atom details. A logbook still there
+when the engine starts is work that host was doing when it died: the engine
+resumes it, before it takes any request.
 """
 
 import dataclasses
 import logging
 import threading
+
+import sqlalchemy as sa
 
 from oslo_utils import uuidutils
 from taskflow.persistence import models as tf_models
@@ -91,7 +96,75 @@ class FlowStore:
         return SavedFlow(book, flow_detail)
 
     def done(self, saved: SavedFlow) -> None:
-        self.backend.get_connection().destroy_logbook(saved.book.uuid)
+        """Forget a flow: its logbook, flow details and atom details.
+
+        NOTE: taskflow's destroy_logbook deletes only the logbook row and
+        leaves the details to ON DELETE CASCADE, which SQLite does not do
+        unless foreign keys are switched on: they were orphaned by the
+        thousand. One transaction removes all three; idempotent.
+        """
+        tables = self.backend.get_connection()._tables
+        with self.backend.engine.begin() as conn:
+            flows = sa.select(tables.flowdetails.c.uuid).where(
+                tables.flowdetails.c.parent_uuid == saved.book.uuid
+            )
+            conn.execute(
+                tables.atomdetails.delete().where(
+                    tables.atomdetails.c.parent_uuid.in_(flows)
+                )
+            )
+            conn.execute(
+                tables.flowdetails.delete().where(
+                    tables.flowdetails.c.parent_uuid == saved.book.uuid
+                )
+            )
+            conn.execute(
+                tables.logbooks.delete().where(
+                    tables.logbooks.c.uuid == saved.book.uuid
+                )
+            )
+
+    def sweep_orphans(self) -> int:
+        """Remove flow and atom details whose logbook is gone (left by
+        earlier versions); returns how many rows went."""
+        tables = self.backend.get_connection()._tables
+        books = sa.select(tables.logbooks.c.uuid)
+        with self.backend.engine.begin() as conn:
+            count = conn.execute(
+                tables.flowdetails.delete().where(
+                    tables.flowdetails.c.parent_uuid.not_in(books)
+                )
+            ).rowcount
+            flows = sa.select(tables.flowdetails.c.uuid)
+            count += conn.execute(
+                tables.atomdetails.delete().where(
+                    tables.atomdetails.c.parent_uuid.not_in(flows)
+                )
+            ).rowcount
+        if count:
+            LOG.info("Removed %d orphaned flow/atom detail row(s)", count)
+        return count
+
+    def restart(self, saved: SavedFlow) -> SavedFlow:
+        """A fresh copy of a flow that never ran its first atom.
+
+        NOTE: taskflow saves the injector atom of a new flow before the
+        values it injects; a flow killed in between cannot be loaded again
+        ('NoneType' object has no attribute 'keys'). Nothing of it ran, so
+        it starts over from what its metadata keeps.
+        """
+        meta = dict(saved.meta)
+        kind, instance_uuid = meta.pop("kind"), meta.pop("instance_uuid")
+        self.done(saved)
+        return self.new(kind, instance_uuid, **meta)
+
+    def find(self, kind: str, instance_uuid: str) -> SavedFlow | None:
+        """This host's saved flow of ``kind`` for an instance, if any."""
+        name = f"{self.prefix}{kind}:{instance_uuid}"
+        for saved in self.unfinished():
+            if saved.book.name == name:
+                return saved
+        return None
 
     def unfinished(self) -> list[SavedFlow]:
         """The flows this engine host left behind, oldest first."""

@@ -13,9 +13,11 @@ class EngineAPI:
 
     | 1.0 - Initial version: flavors (create, list, get, delete), instances
     |       (create, list, get with its latest fault, delete).
+    | 1.1 - delete_instance takes force_release (admins: release a node
+    |       whose cleaning failed).
     """
 
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = "1.1"
 
     def __init__(
         self,
@@ -90,5 +92,9 @@ class EngineAPI:
         """The instance and its latest fault: ``{"instance", "fault"}``."""
         return self._prepare().call(context, "get_instance", instance=instance)
 
-    def delete_instance(self, context, instance):
+    def delete_instance(self, context, instance, force_release=False):
+        if force_release:
+            return self._prepare("1.1").call(
+                context, "delete_instance", instance=instance, force_release=True
+            )
         return self._prepare().call(context, "delete_instance", instance=instance)

@@ -27,7 +27,16 @@ class EngineService:
         self._periodic: list[threading.Thread] = []
 
     def start(self) -> None:
+        """Resume this host's unfinished work, then serve RPC.
+
+        In that order: a request queued for an instance while the engine was
+        down finds the instance already owned by its resumed flow (and waits
+        or is refused as busy), instead of starting it a second time.
+        """
         self.manager.init_host()
+        resumed = self.manager.resume_unfinished()
+        if resumed:
+            LOG.warning("Resuming %d operation(s) left unfinished", resumed)
         target = messaging.Target(
             topic=self.conf.engine.topic,
             server=self.conf.engine.host,
@@ -35,9 +44,6 @@ class EngineService:
         )
         self._server = rpc.get_server(self.transport, target, [self.manager])
         self._server.start()
-        resumed = self.manager.resume_unfinished()
-        if resumed:
-            LOG.warning("Resumed %d operation(s) left unfinished", resumed)
         for extension in self.manager.extensions:
             for task in extension.periodic_tasks():
                 thread = threading.Thread(

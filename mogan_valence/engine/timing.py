@@ -12,8 +12,15 @@ from taskflow import states as tf_states
 from taskflow.types import notifier
 
 STEPS_KEY = "steps"
-# Atoms that do nothing when all goes well; their reverts still count.
-_SILENT_ON_SUCCESS = frozenset({"instance-to-error-on-revert"})
+# Bookkeeping atoms (no outside system); their reverts still count.
+_SILENT_ON_SUCCESS = frozenset(
+    {
+        "instance-to-error-on-revert",
+        "mark-instance-active",
+        "mark-instance-deleting",
+        "mark-instance-deleted",
+    }
+)
 
 
 class StepTimer:

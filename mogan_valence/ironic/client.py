@@ -36,6 +36,7 @@ NODE_FIELDS = (
     "extra",
     "properties",
     "deploy_interface",
+    "retired",
 )
 # NOTE: Ironic answers 500 when a node list asks for allocation_uuid; lists
 # get the fields the engine filters on, single nodes get everything.
@@ -56,8 +57,13 @@ _CONNECTION_ERRORS = (
     ks_exc.UnknownConnectionError,
 )
 # Conflicts (node locked) are retried by ironicclient itself.
+# NOTE: ironicclient retries *every* 409, "already exists" included, so a
+# create that may find its object there already looks first: a 409 costs
+# ten seconds.
 _CONFLICT_RETRIES = 10
 _CONFLICT_RETRY_INTERVAL = 1
+# driver_info keys whose values are secrets (Ironic masks them in answers).
+_SECRET_KEYS = ("password", "secret", "token", "key")
 
 
 def _to_dict(resource) -> dict:
@@ -118,6 +124,8 @@ class IronicClient:
             target = node["target_provision_state"]
             if state in expected and not target:
                 return True
+            if state == states.CLEANFAIL:
+                raise exc.CleanFailed(node_uuid, action, state, node.get("last_error"))
             if state in fail_states or (not target and state not in expected):
                 # Settled somewhere else: the action failed.
                 raise exc.NodeStateError(
@@ -171,41 +179,55 @@ class IronicClient:
         return [_to_dict(n) for n in nodes]
 
     def create_node(self, node_uuid: str, **fields) -> dict:
-        """Create a node with a chosen uuid; an existing one is returned."""
+        """Create a node with a chosen uuid; an existing one is returned.
+
+        Looks first (a re-run step finds its node), and sends the body
+        unlogged: driver_info carries BMC credentials, and keystoneauth logs
+        request bodies at DEBUG.
+        """
+        existing = self.find_node(node_uuid)
+        if existing is not None:
+            LOG.info("Node %s already exists in Ironic; using it", node_uuid)
+            return existing
         try:
-            node = self._call(
+            self._call(
                 f"create node {node_uuid}",
-                self.client.node.create,
-                uuid=node_uuid,
-                **fields,
+                self.client.http_client.json_request,
+                "POST",
+                "/v1/nodes",
+                body={"uuid": node_uuid, **fields},
+                log=False,
             )
         except ironic_exc.Conflict:
+            # Created by someone else in between (or our answer was lost).
             existing = self.find_node(node_uuid)
             if existing is None:
                 raise
-            LOG.info("Node %s already exists in Ironic; using it", node_uuid)
             return existing
         except ironic_exc.BadRequest as e:
             raise exc.IronicError(reason=f"Ironic refused node {node_uuid}: {e}") from e
-        return _to_dict(node)
+        return self.get_node(node_uuid)
 
     def create_port(self, node_uuid: str, address: str) -> None:
-        """Add a port; a port with that MAC on this node already is fine."""
-        try:
-            self._call(
-                f"create port {address}",
-                self.client.port.create,
-                node_uuid=node_uuid,
-                address=address,
+        """Add a port; a port with that MAC on this node already is fine.
+
+        Looks first: a re-run enroll must not pay ironicclient's 409 retries.
+        """
+        ports = self._call(
+            "list ports", self.client.port.list, address=address, detail=True
+        )
+        if any(p.node_uuid == node_uuid for p in ports):
+            return
+        if ports:
+            raise exc.IronicError(
+                reason=f"MAC {address} is already a port of another node"
             )
-        except ironic_exc.Conflict as e:
-            ports = self._call(
-                "list ports", self.client.port.list, address=address, detail=True
-            )
-            if not any(p.node_uuid == node_uuid for p in ports):
-                raise exc.IronicError(
-                    reason=f"MAC {address} is already a port of another node"
-                ) from e
+        self._call(
+            f"create port {address}",
+            self.client.port.create,
+            node_uuid=node_uuid,
+            address=address,
+        )
 
     def claim_node(
         self, node_uuid: str, instance_uuid: str, node: dict | None = None
@@ -265,49 +287,64 @@ class IronicClient:
                 node_uuid, verb, node.get("provision_state"), str(e)
             ) from e
 
-    def _move(
-        self,
-        node_uuid: str,
-        node: dict | None,
-        verb: str,
-        source: str,
-        target: str,
-        fail_states: frozenset = frozenset(),
-    ) -> dict:
-        """``verb`` from ``source`` to ``target`` and wait; idempotent.
+    def make_available(self, node_uuid: str, node: dict | None = None) -> dict:
+        """Bring a node to ``available`` from wherever enrollment left it.
 
-        A node already in ``target`` is left alone; one on its way there
-        (a resumed flow) is only waited for.
+        Safe to re-run from any state a kill can leave: a node on its way
+        (verifying, cleaning) is waited for, one already further along is
+        taken on from there, ``enroll`` is managed and ``manageable``
+        provided. :param node: the node as just read, to save a request.
+
+        :raises CleanFailed: cleaning on provide failed.
+        :raises NodeStateError: the node is somewhere enrollment never goes.
         """
         node = node or self.get_node(node_uuid)
-        if node["provision_state"] == target and not node["target_provision_state"]:
-            return node
-        if node["provision_state"] == source:
-            self._set_state(node_uuid, verb)
-        return self._wait(
-            node_uuid,
-            verb,
-            {target},
-            self.conf.engine.enroll_timeout,
-            fail_states=fail_states,
-        )
+        timeout = self.conf.engine.enroll_timeout
+        # Each pass moves the node one state on; three are enough from enroll.
+        for _ in range(4):
+            state = node["provision_state"]
+            if state == states.AVAILABLE and not node["target_provision_state"]:
+                return node
+            if state == states.CLEANFAIL:
+                raise exc.CleanFailed(
+                    node_uuid, "provide", state, node.get("last_error")
+                )
+            if node["target_provision_state"] and state not in states.STABLE_FAILURES:
+                node = self._settle(node_uuid, "enroll", timeout)
+            elif state == states.ENROLL:
+                self._set_state(node_uuid, states.VERB_MANAGE)
+                node = self._wait(
+                    node_uuid, states.VERB_MANAGE, {states.MANAGEABLE}, timeout
+                )
+            elif state == states.MANAGEABLE:
+                self._set_state(node_uuid, states.VERB_PROVIDE)
+                node = self._wait(
+                    node_uuid,
+                    states.VERB_PROVIDE,
+                    {states.AVAILABLE},
+                    timeout,
+                    fail_states=frozenset({states.CLEANFAIL}),
+                )
+            else:
+                raise exc.NodeStateError(
+                    node_uuid, "enroll", state, node.get("last_error")
+                )
+        raise exc.NodeStateError(node_uuid, "enroll", node["provision_state"])
 
-    def manage(self, node_uuid: str, node: dict | None = None) -> dict:
-        """Verify the node (enroll -> manageable); :param node: as just read."""
-        return self._move(
-            node_uuid, node, states.VERB_MANAGE, states.ENROLL, states.MANAGEABLE
-        )
-
-    def provide(self, node_uuid: str, node: dict | None = None) -> dict:
-        """manageable -> available; :param node: as just read."""
-        return self._move(
-            node_uuid,
-            node,
-            states.VERB_PROVIDE,
-            states.MANAGEABLE,
-            states.AVAILABLE,
-            fail_states=frozenset({states.CLEANFAIL}),
-        )
+    def _settle(self, node_uuid: str, action: str, timeout: float) -> dict:
+        """Wait for a node in transition to stop somewhere."""
+        try:
+            return polling.wait_for(
+                lambda: self.get_node(node_uuid),
+                states.is_settled,
+                timeout=timeout,
+                what=f"node {node_uuid} to settle",
+                delay_first=True,
+            )
+        except polling.PollTimeout as e:
+            raise exc.NodeTimeout(
+                node_uuid, action, (e.last or {}).get("provision_state"), timeout
+            ) from e
 
     def power_off(self, node_uuid: str) -> None:
         """Power a node off and wait until Ironic reports it off."""
@@ -408,18 +445,25 @@ class IronicClient:
                     f"besides the node(s) already tried: {', '.join(exclude_nodes)}"
                 )
             kwargs["candidate_nodes"] = candidates
-        try:
-            allocation = _to_dict(
-                self._call("create allocation", self.client.allocation.create, **kwargs)
-            )
-        except ironic_exc.BadRequest as e:
-            raise exc.NoValidNode(reason=str(e)) from e
-        except ironic_exc.Conflict:
-            # A leftover allocation of an earlier attempt with the same uuid.
+        # Look first: a resumed step finds the allocation it made (and a
+        # conflicting create would pay ironicclient's 409 retries).
+        allocation = self._find_allocation(instance_uuid)
+        if allocation is not None and (
+            allocation["state"] == "error"
+            or allocation.get("node_uuid") in set(exclude_nodes)
+        ):
+            # A failed or earlier attempt's leftover: start again.
             self.delete_allocation(instance_uuid)
-            allocation = _to_dict(
-                self._call("create allocation", self.client.allocation.create, **kwargs)
-            )
+            allocation = None
+        if allocation is None:
+            try:
+                allocation = _to_dict(
+                    self._call(
+                        "create allocation", self.client.allocation.create, **kwargs
+                    )
+                )
+            except ironic_exc.BadRequest as e:
+                raise exc.NoValidNode(reason=str(e)) from e
         alloc_uuid = allocation["uuid"]
 
         def done(a: dict) -> bool:
@@ -446,6 +490,18 @@ class IronicClient:
                 allocation=alloc_uuid, reason=f"not done after {e.timeout:.0f}s"
             ) from e
         return allocation["node_uuid"], alloc_uuid
+
+    def _find_allocation(self, allocation_uuid: str) -> dict | None:
+        try:
+            return _to_dict(
+                self._call(
+                    f"get allocation {allocation_uuid}",
+                    self.client.allocation.get,
+                    allocation_uuid,
+                )
+            )
+        except ironic_exc.NotFound:
+            return None
 
     def delete_allocation(self, allocation_uuid: str) -> bool:
         try:
@@ -519,11 +575,22 @@ class IronicClient:
             fail_states=frozenset({states.DEPLOYFAIL, states.ERROR}),
         )
 
-    def undeploy(self, node_uuid: str) -> dict | None:
+    def undeploy(
+        self, node_uuid: str, retire: bool = False, force: bool = False
+    ) -> dict | None:
         """Tear an instance down; None if the node is gone.
 
         Idempotent: a node already available or manageable is only cleared of
         what the instance left on it (allocation, instance_uuid, instance_info).
+
+        :param retire: the node leaves the pool after this instance (a
+            composed node): it is marked retired before the teardown, so that
+            Ironic's cleaning ends in ``manageable``, never ``available``, and
+            nothing can schedule onto it before it is removed.
+        :param force: an admin's forced release: a node whose cleaning failed
+            is left as it is instead of stopping the teardown.
+        :raises CleanFailed: cleaning failed (now or on an earlier try); the
+            node may still hold the tenant's data.
         """
         node = self.find_node(node_uuid)
         if node is None:
@@ -531,21 +598,33 @@ class IronicClient:
         timeout = self.conf.engine.undeploy_timeout
         if not states.is_settled(node):
             # In transition (deploying, cleaning, ...): let it settle first.
-            try:
-                node = polling.wait_for(
-                    lambda: self.get_node(node_uuid),
-                    states.is_settled,
-                    timeout=timeout,
-                    what=f"node {node_uuid} to settle",
-                )
-            except polling.PollTimeout as e:
-                raise exc.NodeTimeout(
+            node = self._settle(node_uuid, "undeploy", timeout)
+        if node["provision_state"] == states.CLEANFAIL:
+            if not force:
+                raise exc.CleanFailed(
                     node_uuid,
                     "undeploy",
-                    (e.last or {}).get("provision_state"),
-                    timeout,
-                ) from e
+                    node["provision_state"],
+                    node.get("last_error"),
+                )
+            LOG.warning(
+                "Node %s failed cleaning; going on without it, as forced by an admin",
+                node_uuid,
+            )
         if node["provision_state"] in states.UNDEPLOY_FROM:
+            if retire and not node.get("retired"):
+                self._patch(
+                    node_uuid,
+                    [
+                        {"op": "replace", "path": "/retired", "value": True},
+                        {
+                            "op": "replace",
+                            "path": "/retired_reason",
+                            "value": "mogan-valence: composed node, removed "
+                            "after its instance",
+                        },
+                    ],
+                )
             self._set_state(node_uuid, states.VERB_DELETED)
             node = self._wait(
                 node_uuid,

@@ -63,3 +63,16 @@ class NoValidNode(IronicError):
 
 class AllocationFailed(NoValidNode):
     msg_fmt = "Allocation %(allocation)s failed: %(reason)s"
+
+
+class CleanFailed(NodeStateError):
+    """Ironic's cleaning failed: the node may still hold a tenant's data."""
+
+    msg_fmt = (
+        "Node %(node)s failed cleaning (provision state %(state)s)%(detail)s. "
+        "Its hardware stays out of the pool until it is cleaned: an operator "
+        "fixes the node and cleans it in Ironic ('baremetal node manage "
+        "%(node)s', then 'baremetal node clean %(node)s' with erase steps), "
+        "then deletes the server again; or an admin releases it uncleaned "
+        "with 'mogan-valence server delete --force-release'"
+    )

@@ -60,14 +60,22 @@ class Instance(base.MoganObject):
         row = db_api.instance_create(context, values)
         self._from_db_object(context, self, row)
 
-    def save(self, context=None) -> None:
+    def save(self, context=None, expected_status=None) -> None:
+        """Write the changed fields.
+
+        :param expected_status: a status (or tuple of them) the row must
+            still have; the update is then a compare-and-swap and raises
+            ``InvalidStateTransition`` when another writer moved it first.
+        """
         context = context or self._context
         updates = self.obj_get_changes()
         for name in ("id", "uuid", "created_at", "updated_at"):
             updates.pop(name, None)
         if not updates:
             return
-        row = db_api.instance_update(context, self.uuid, updates)
+        row = db_api.instance_update(
+            context, self.uuid, updates, expected_status=expected_status
+        )
         self._from_db_object(context, self, row)
 
     def refresh(self, context=None) -> None:

@@ -13,15 +13,14 @@ Either form may name the pod manager with ``podm_id``; otherwise
 
 from typing import Any
 
-from oslo_utils import uuidutils
-
+from mogan_valence.engine import validation
 from mogan_valence.valence import exceptions
 
 VALENCE_FLAVOR = "valence_flavor"
 PODM_ID = "podm_id"
 
-# key -> (type, lowest, highest): the highest values are far beyond any pod
-# and only catch typos such as a size in bytes.
+# key -> (lowest, highest): the highest values are far beyond any pod and
+# only catch typos such as a size in bytes.
 _INTEGERS = {
     "cpu_cores": (1, 4096),
     "ram_mib": (1, 64 * 1024 * 1024),
@@ -32,6 +31,80 @@ DISK_TYPES = ("HDD", "SSD")
 MAX_PCI_DEVICES = 16
 INLINE_KEYS = frozenset(_INTEGERS) | _STRINGS | {"disk_type", "pci_devices"}
 ALL_KEYS = INLINE_KEYS | {VALENCE_FLAVOR, PODM_ID}
+
+_GIVE = "give 'valence_flavor' or at least one of " + ", ".join(sorted(INLINE_KEYS))
+_NON_BLANK = {
+    "type": "string",
+    "maxLength": 255,
+    "pattern": r"\S",
+    "errorMessage": {"pattern": "must not be blank, not {value}"},
+}
+
+
+def _uuid(what: str) -> dict:
+    return {
+        "type": "string",
+        "format": "uuid",
+        "errorMessage": f"must be {what} UUID, not {{value}}",
+    }
+
+
+def _case_insensitive(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+SCHEMA = {
+    "type": "object",
+    "minProperties": 1,
+    "properties": {
+        VALENCE_FLAVOR: _uuid("a Valence flavor"),
+        PODM_ID: _uuid("a pod manager"),
+        **{
+            key: {"type": "integer", "minimum": low, "maximum": high}
+            for key, (low, high) in _INTEGERS.items()
+        },
+        **{key: _NON_BLANK for key in _STRINGS},
+        "disk_type": {
+            "type": "string",
+            # NOTE: maxLength, because Python's "$" also matches before a
+            # final newline.
+            "maxLength": max(map(len, DISK_TYPES)),
+            "pattern": "^(" + "|".join(map(_case_insensitive, DISK_TYPES)) + ")$",
+            "errorMessage": f"must be one of {', '.join(DISK_TYPES)}, not {{value}}",
+        },
+        "pci_devices": {
+            "type": "array",
+            "maxItems": MAX_PCI_DEVICES,
+            "items": dict(
+                _NON_BLANK, errorMessage="must be a device type name, not {value}"
+            ),
+            "errorMessage": (
+                f"must be a list of at most {MAX_PCI_DEVICES} device type names, "
+                "not {value}"
+            ),
+        },
+    },
+    "additionalProperties": False,
+    "dependentRequired": {"disk_type": ["disk_gb"]},
+    "dependentSchemas": {
+        VALENCE_FLAVOR: {
+            "properties": {
+                key: {
+                    "not": {},
+                    "errorMessage": "cannot be combined with 'valence_flavor'",
+                }
+                for key in sorted(INLINE_KEYS)
+            }
+        },
+        # Only known keys are allowed: one more than podm_id is a resource.
+        PODM_ID: {"minProperties": 2, "errorMessage": f"names no resources: {_GIVE}"},
+    },
+    "errorMessage": {
+        "type": "must be a JSON object, not {value}",
+        "minProperties": f"is empty: {_GIVE}",
+    },
+}
+_VALIDATOR = validation.SchemaValidator(SCHEMA, error=exceptions.InvalidComposition)
 
 
 def _fail(reason: str):
@@ -47,76 +120,14 @@ def validate(composition: Any) -> dict:
 
     :raises InvalidComposition: naming the offending key.
     """
-    if not isinstance(composition, dict):
-        _fail(f"must be a JSON object, not {type(composition).__name__}")
-    if not composition:
-        _fail(
-            "is empty: give 'valence_flavor' or at least one of "
-            + ", ".join(sorted(INLINE_KEYS))
-        )
-    unknown = sorted(set(composition) - ALL_KEYS)
-    if unknown:
-        _fail(
-            f"unknown key(s) {', '.join(repr(k) for k in unknown)}; "
-            f"known keys are {', '.join(sorted(ALL_KEYS))}"
-        )
-    result: dict[str, Any] = {}
-    if PODM_ID in composition:
-        podm = composition[PODM_ID]
-        if not isinstance(podm, str) or not uuidutils.is_uuid_like(podm):
-            _fail(f"'podm_id' must be a pod manager UUID, not {podm!r}")
-        result[PODM_ID] = podm
-    inline = set(composition) & INLINE_KEYS
-    if VALENCE_FLAVOR in composition:
-        if inline:
-            _fail(
-                f"'valence_flavor' cannot be combined with "
-                f"{', '.join(repr(k) for k in sorted(inline))}"
-            )
-        flavor = composition[VALENCE_FLAVOR]
-        if not isinstance(flavor, str) or not uuidutils.is_uuid_like(flavor):
-            _fail(f"'valence_flavor' must be a Valence flavor UUID, not {flavor!r}")
-        result[VALENCE_FLAVOR] = flavor
-        return result
-    if not inline:
-        _fail(
-            "names no resources: give 'valence_flavor' or at least one of "
-            + ", ".join(sorted(INLINE_KEYS))
-        )
-    for key, (low, high) in _INTEGERS.items():
-        if key not in composition:
-            continue
-        value = composition[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            _fail(f"'{key}' must be an integer, not {value!r}")
-        if not low <= value <= high:
-            _fail(f"'{key}' must be between {low} and {high}, not {value}")
-        result[key] = value
-    for key in sorted(_STRINGS):
-        if key in composition:
-            value = composition[key]
-            if not isinstance(value, str) or not value.strip() or len(value) > 255:
-                _fail(f"'{key}' must be a non-empty string, not {value!r}")
-            result[key] = value.strip()
-    if "disk_type" in composition:
-        value = composition["disk_type"]
-        if not isinstance(value, str) or value.upper() not in DISK_TYPES:
-            _fail(f"'disk_type' must be one of {', '.join(DISK_TYPES)}, not {value!r}")
-        if "disk_gb" not in composition:
-            _fail("'disk_type' needs 'disk_gb'")
-        result["disk_type"] = value.upper()
-    if "pci_devices" in composition:
-        value = composition["pci_devices"]
-        if (
-            not isinstance(value, list)
-            or len(value) > MAX_PCI_DEVICES
-            or not all(isinstance(v, str) and v.strip() for v in value)
-        ):
-            _fail(
-                f"'pci_devices' must be a list of at most {MAX_PCI_DEVICES} "
-                f"device type names, not {value!r}"
-            )
-        result["pci_devices"] = [v.strip() for v in value]
+    _VALIDATOR.validate(composition)
+    result = dict(composition)
+    for key in _STRINGS & set(result):
+        result[key] = result[key].strip()
+    if "disk_type" in result:
+        result["disk_type"] = result["disk_type"].upper()
+    if "pci_devices" in result:
+        result["pci_devices"] = [v.strip() for v in result["pci_devices"]]
     return result
 
 

@@ -57,15 +57,20 @@ class ValenceExtension(extensions.EngineExtension):
     def reshape_create_flow(self, context, instance_uuid, flavor, base_tasks):
         if not self.claims_flavor(flavor):
             return base_tasks
+        if self._compose_on_no_valid_node(flavor):
+            reshaped = []
+            for t in base_tasks:
+                if getattr(t, "is_scheduling", False):
+                    reshaped.extend(
+                        tasks.compose_on_no_valid_node(
+                            t, self.valence, self.ironic, self.conf
+                        )
+                    )
+                else:
+                    reshaped.append(t)
+            return reshaped
         compose = tasks.ComposeNodeTask(self.valence, self.conf)
         enroll = tasks.EnrollNodeTask(self.ironic, self.valence, self.conf)
-        if self._compose_on_no_valid_node(flavor):
-            return [
-                tasks.ComposeOnNoValidNodeTask(t, compose, enroll)
-                if getattr(t, "is_scheduling", False)
-                else t
-                for t in base_tasks
-            ]
         # The composed node is the placement: drop the scheduling tasks.
         return [compose, enroll] + [
             t for t in base_tasks if not getattr(t, "is_scheduling", False)

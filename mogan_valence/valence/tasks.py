@@ -2,21 +2,26 @@
 
 import logging
 
+from oslo_utils import timeutils
 from taskflow import task
 from taskflow.types import failure as tf_failure
 
-from mogan_valence.ironic import exceptions as ironic_exc
+from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import composition as composition_mod
 from mogan_valence.valence import enrollment
+from mogan_valence.valence import reconciler as reconciler_mod
 
 LOG = logging.getLogger(__name__)
 
-# Store keys (the engine's own are "instance_uuid", "flavor", "node_uuid").
-INSTANCE_UUID = "instance_uuid"
-FLAVOR = "flavor"
-NODE_UUID = "node_uuid"
+# Store keys: the engine's, and the one this extension adds.
+INSTANCE_UUID = ext_mod.INSTANCE_UUID
+FLAVOR = ext_mod.FLAVOR
+NODE_UUID = ext_mod.NODE_UUID
 VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id"}
+# The node the scheduling task found, as the tasks of the compose branch of
+# ``compose_on_no_valid_node`` see it.
+SCHEDULED_NODE = "scheduled_node"
 
 
 def node_name(instance_uuid: str) -> str:
@@ -31,43 +36,58 @@ def _save_instance(instance_uuid: str, **values) -> None:
     instance.save()
 
 
+def _podm_id(conf, flavor: dict) -> str | None:
+    comp = flavor.get("composition") or {}
+    return comp.get(composition_mod.PODM_ID) or conf.valence.podm_id
+
+
 class ComposeNodeTask(task.Task):
     """Compose a node in Valence for the instance.
 
     The node is named ``mogan-<instance uuid>``: a node of that name that
     already exists (an earlier try whose answer was lost, a resumed flow) is
-    adopted, never composed twice. ``composed=True`` and ``node_uuid`` are
-    saved on the instance before the task returns.
+    adopted, never composed twice. Valence accepts duplicate names: when
+    several exist, the oldest is adopted and the others are released.
+    ``composed=True`` and ``node_uuid`` are saved on the instance before the
+    task returns.
+
+    With ``only_if_unscheduled`` (the compose branch of
+    ``[valence] compose_on_no_valid_node``) it does nothing when the
+    scheduling task before it found a node.
 
     Reversion strategy: release the node in Valence, found by its uuid or,
-    when the compose itself failed, by its name (it may exist anyway); a node
-    already gone counts as released. A failure to release is raised.
+    when the compose itself failed, by its name (it may exist anyway: the
+    lookup goes on for ``[valence] compose_lookup_window``; when nothing
+    shows up in time the instance keeps a marker that the reconciler checks
+    on each run); a node already gone counts as released. A failure to
+    release is raised.
     """
 
-    def __init__(self, valence, conf, **kwargs):
+    def __init__(self, valence, conf, only_if_unscheduled: bool = False, **kwargs):
+        requires = [INSTANCE_UUID, FLAVOR]
+        rebind = {}
+        if only_if_unscheduled:
+            rebind = {SCHEDULED_NODE: NODE_UUID}
         super().__init__(
             name="compose-node",
             provides=VALENCE_NODE,
-            requires=[INSTANCE_UUID, FLAVOR],
+            requires=requires,
+            rebind=rebind or None,
             **kwargs,
         )
         self.valence = valence
         self.conf = conf
+        self.only_if_unscheduled = only_if_unscheduled
 
-    def execute(self, instance_uuid, flavor):
+    def execute(self, instance_uuid, flavor, scheduled_node=None):
+        if self.only_if_unscheduled and scheduled_node:
+            return None
         name = node_name(instance_uuid)
         comp = composition_mod.validate(flavor["composition"])
         podm_id = composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
         _save_instance(instance_uuid, composed=True)
-        node = self.valence.find_node_by_name(name, podm_id)
-        if node is not None:
-            LOG.info(
-                "Instance %s: adopting Valence node %s (%s)",
-                instance_uuid,
-                node["uuid"],
-                name,
-            )
-        else:
+        node = self._adopt(instance_uuid, name, podm_id)
+        if node is None:
             body = composition_mod.to_request(
                 comp,
                 name,
@@ -84,20 +104,84 @@ class ComposeNodeTask(task.Task):
         _save_instance(instance_uuid, node_uuid=node["uuid"], node=name)
         return {"uuid": node["uuid"], "name": name, "podm_id": podm_id}
 
+    def _adopt(self, instance_uuid: str, name: str, podm_id) -> dict | None:
+        """The oldest node of that name, the others released."""
+        nodes = self.valence.find_nodes_by_name(name, podm_id)
+        if not nodes:
+            return None
+        adopted, duplicates = nodes[0], nodes[1:]
+        LOG.info(
+            "Instance %s: adopting Valence node %s (%s)",
+            instance_uuid,
+            adopted["uuid"],
+            name,
+        )
+        self._release_all(instance_uuid, duplicates, "a duplicate of")
+        return adopted
+
+    def _release_all(self, instance_uuid: str, nodes: list[dict], why: str) -> None:
+        for node in nodes:
+            if self.valence.release_node(node["uuid"]):
+                LOG.warning(
+                    "Instance %s: released Valence node %s, %s %s",
+                    instance_uuid,
+                    node["uuid"],
+                    why,
+                    node_name(instance_uuid),
+                )
+
     def revert(self, result, instance_uuid, flavor, *args, **kwargs):
         name = node_name(instance_uuid)
         if isinstance(result, tf_failure.Failure):
-            comp = flavor.get("composition") or {}
-            podm_id = comp.get(composition_mod.PODM_ID) or self.conf.valence.podm_id
-            node = self.valence.find_node_by_name(name, podm_id)
-            if node is None:
+            if self.only_if_unscheduled and kwargs.get("scheduled_node"):
+                return  # it did nothing
+            podm_id = _podm_id(self.conf, flavor)
+            # The compose may have gone through unanswered, and Valence may
+            # commit it a moment after a first look finds nothing.
+            nodes = self.valence.wait_for_nodes_by_name(name, podm_id)
+            if not nodes:
+                self._mark_unresolved(instance_uuid, name, podm_id)
                 return
-            node_uuid = node["uuid"]
+            self._release_all(instance_uuid, nodes, "composed for")
+        elif result is not None:
+            # Released with any duplicate that appeared since.
+            others = [
+                n
+                for n in self.valence.find_nodes_by_name(name, result.get("podm_id"))
+                if n["uuid"] != result["uuid"]
+            ]
+            if self.valence.release_node(result["uuid"]):
+                LOG.info(
+                    "Instance %s: released Valence node %s",
+                    instance_uuid,
+                    result["uuid"],
+                )
+            self._release_all(instance_uuid, others, "a duplicate of")
         else:
-            node_uuid = result["uuid"]
-        if self.valence.release_node(node_uuid):
-            LOG.info("Instance %s: released Valence node %s", instance_uuid, node_uuid)
+            return
         _save_instance(instance_uuid, node_uuid=None, node=None)
+
+    @staticmethod
+    def _mark_unresolved(instance_uuid: str, name: str, podm_id) -> None:
+        """Leave the reconciler a note: a node of this name may still
+        appear, and must be released early when it does."""
+        instance = instance_obj.Instance.get(None, instance_uuid)
+        extra = dict(instance.extra or {})
+        extra[reconciler_mod.UNRESOLVED_COMPOSE_KEY] = {
+            "name": name,
+            "podm_id": podm_id,
+            "since": timeutils.utcnow(with_timezone=True).isoformat(),
+        }
+        instance.extra = extra
+        instance.node_uuid = None
+        instance.node = None
+        instance.save()
+        LOG.warning(
+            "Instance %s: no Valence node %s found after a failed compose; the "
+            "reconciler keeps looking for it",
+            instance_uuid,
+            name,
+        )
 
 
 class EnrollNodeTask(task.Task):
@@ -106,27 +190,35 @@ class EnrollNodeTask(task.Task):
     The Ironic node gets the Valence node's uuid (one id in both systems),
     the driver and driver_info of ``[valence]``, resource class
     ``[valence] resource_class``, properties from the composed hardware,
-    ports from its MACs, and ``extra`` marking it as ours. It is claimed for
-    the instance right after it is created, so that no other request can
-    schedule onto it once it becomes available; then manage, provide, wait.
+    ports from its MACs, and ``extra`` marking it as this deployment's. It is
+    claimed for the instance right after it is created, so that no other
+    request can schedule onto it once it becomes available; then it is
+    brought to available from whatever state it is in (a re-run after a
+    kill takes it on from there).
+
+    With ``only_if_unscheduled`` (the compose branch) it passes on the
+    scheduled node when nothing was composed.
 
     Reversion strategy: take the node out of Ironic (unclaim, maintenance if
     needed, delete; already gone counts as done). A failure is raised, so
     that the composed hardware is never released while Ironic holds it.
     """
 
-    def __init__(self, ironic, valence, conf, **kwargs):
+    def __init__(self, ironic, valence, conf, only_if_unscheduled: bool = False):
+        rebind = {SCHEDULED_NODE: NODE_UUID} if only_if_unscheduled else None
         super().__init__(
             name="enroll-node",
             provides=NODE_UUID,
             requires=[INSTANCE_UUID, VALENCE_NODE],
-            **kwargs,
+            rebind=rebind,
         )
         self.ironic = ironic
         self.valence = valence
         self.conf = conf
 
-    def execute(self, instance_uuid, valence_node):
+    def execute(self, instance_uuid, valence_node, scheduled_node=None):
+        if valence_node is None:
+            return scheduled_node
         node_uuid = valence_node["uuid"]
         detail = self.valence.get_node(node_uuid)
         fields = enrollment.node_fields(self.conf, instance_uuid, valence_node, detail)
@@ -134,15 +226,15 @@ class EnrollNodeTask(task.Task):
         self.ironic.claim_node(node_uuid, instance_uuid, node=node)
         for mac in enrollment.macs(detail):
             self.ironic.create_port(node_uuid, mac)
-        # Passing each step the node as last seen saves a request per step.
-        node = self.ironic.manage(node_uuid, node=node)
-        self.ironic.provide(node_uuid, node=node)
+        self.ironic.make_available(node_uuid)
         LOG.info(
             "Instance %s: node %s enrolled and available", instance_uuid, node_uuid
         )
         return node_uuid
 
     def revert(self, result, instance_uuid, valence_node, *args, **kwargs):
+        if valence_node is None:
+            return
         node_uuid = valence_node["uuid"]
         if self.ironic.delete_node(node_uuid):
             LOG.info(
@@ -150,50 +242,17 @@ class EnrollNodeTask(task.Task):
             )
 
 
-class ComposeOnNoValidNodeTask(task.Task):
-    """Schedule as usual; when no node is found, compose and enroll one.
+def compose_on_no_valid_node(schedule, valence, ironic, conf) -> list:
+    """The scheduling task, then the compose branch, as visible atoms.
 
-    For flavors with both resources and a composition when
-    ``[valence] compose_on_no_valid_node`` is set. Wraps the engine's
-    scheduling task (handed over in the task list) and the two tasks above.
-
-    Reversion strategy: what the path taken needs: the scheduling task's
-    revert, or the enroll and compose reverts, in that order.
+    The engine's scheduling task provides ``None`` instead of failing when
+    no node is found; compose and enroll then run, and pass the scheduled
+    node on untouched when there was one. Each atom is persisted, resumed
+    and timed like any other.
     """
-
-    is_scheduling = True
-
-    def __init__(self, schedule, compose, enroll, **kwargs):
-        super().__init__(
-            name="schedule-or-compose",
-            provides=[NODE_UUID, VALENCE_NODE],
-            requires=[INSTANCE_UUID, FLAVOR, "excluded_nodes"],
-            **kwargs,
-        )
-        self.schedule = schedule
-        self.compose = compose
-        self.enroll = enroll
-
-    def execute(self, instance_uuid, flavor, excluded_nodes):
-        try:
-            return self.schedule.execute(instance_uuid, flavor, excluded_nodes), None
-        except ironic_exc.NoValidNode as e:
-            LOG.info("Instance %s: %s; composing a node instead", instance_uuid, e)
-        valence_node = self.compose.execute(instance_uuid, flavor)
-        try:
-            node_uuid = self.enroll.execute(instance_uuid, valence_node)
-        except Exception:
-            self.enroll.revert(None, instance_uuid, valence_node)
-            self.compose.revert(valence_node, instance_uuid, flavor)
-            raise
-        return node_uuid, valence_node
-
-    def revert(self, result, instance_uuid, flavor, *args, **kwargs):
-        if isinstance(result, tf_failure.Failure) or result is None:
-            return  # execute cleaned up after itself
-        node_uuid, valence_node = result
-        if valence_node is None:
-            self.schedule.revert(node_uuid, instance_uuid)
-            return
-        self.enroll.revert(node_uuid, instance_uuid, valence_node)
-        self.compose.revert(valence_node, instance_uuid, flavor)
+    schedule.no_valid_node_ok = True
+    return [
+        schedule,
+        ComposeNodeTask(valence, conf, only_if_unscheduled=True),
+        EnrollNodeTask(ironic, valence, conf, only_if_unscheduled=True),
+    ]

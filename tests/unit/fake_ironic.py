@@ -89,16 +89,22 @@ class FakeIronic:
         node["provision_state"] = "active"
         return dict(node)
 
-    def undeploy(self, node_uuid):
+    def undeploy(self, node_uuid, retire=False, force=False):
         self.calls.append(("undeploy", node_uuid))
         self._maybe_fail("undeploy")
         error = self.undeploy_failures.get(node_uuid)
         if error is not None:
+            if isinstance(error, exc.CleanFailed) and node_uuid in self.nodes:
+                self.nodes[node_uuid]["provision_state"] = "clean failed"
             raise error
         node = self.nodes.get(node_uuid)
         if node is None:
             return None
-        node["provision_state"] = "available"
+        if node["provision_state"] == "clean failed" and not force:
+            raise exc.CleanFailed(node_uuid, "undeploy", "clean failed")
+        if node["provision_state"] in ("active", "deploy failed"):
+            node["retired"] = bool(retire or node.get("retired"))
+            node["provision_state"] = "manageable" if node["retired"] else "available"
         node.pop("instance_info", None)
         if node["allocation_uuid"]:
             self.delete_allocation(node["allocation_uuid"])
@@ -153,6 +159,15 @@ class FakeIronic:
         self.calls.append(("provide", node_uuid))
         self._maybe_fail("provide")
         self.nodes[node_uuid]["provision_state"] = "available"
+
+    def make_available(self, node_uuid, node=None):
+        state = self.nodes[node_uuid]["provision_state"]
+        if state == "enroll":
+            self.manage(node_uuid)
+            state = "manageable"
+        if state == "manageable":
+            self.provide(node_uuid)
+        return dict(self.nodes[node_uuid])
 
     def delete_node(self, node_uuid):
         self.calls.append(("delete_node", node_uuid))

@@ -1,7 +1,9 @@
 """Names in flow stores and atom names.
 
-Atom names are stable on purpose: once flows are persisted, renaming one is
-an upgrade problem.
+Store keys are defined here once; extensions get them from
+``mogan_valence.engine.extensions`` (which re-exports them). Atom names are
+stable on purpose: once flows are persisted, renaming one is an upgrade
+problem.
 """
 
 # Store keys (plain data only: ids, strings, JSON-able dicts).
@@ -10,6 +12,7 @@ FLAVOR = "flavor"  # {"uuid", "name", "resources", "resource_traits", "compositi
 IMAGE_SOURCE = "image_source"
 NODE_UUID = "node_uuid"
 EXCLUDED_NODES = "excluded_nodes"
+FORCE_RELEASE = "force_release"  # delete: an admin's release past a failed clean
 
 # Flows.
 CREATE_INSTANCE_FLOW = "create-instance"

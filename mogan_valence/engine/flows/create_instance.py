@@ -15,8 +15,11 @@ def base_tasks(ironic) -> list:
     ]
 
 
-def get_create_instance_flow(tasks: list, max_attempts: int):
+def get_create_instance_flow(tasks: list, max_attempts: int, timer=None):
     """Build the flow around ``tasks`` (the base list or an extension's).
+
+    The flow begins with the lifecycle task and ends with the atom that
+    marks the instance ACTIVE: nothing of the life cycle runs outside it.
 
     From the first scheduling task on, the tasks run as one attempt that
     ``OnFailureRescheduleTask`` may repeat on another node; tasks before it
@@ -30,12 +33,13 @@ def get_create_instance_flow(tasks: list, max_attempts: int):
     )
     if first is None:
         flow.add(*tasks)
-        return flow
-    flow.add(*tasks[:first])
-    attempt = linear_flow.Flow(
-        constants.SCHEDULE_AND_DEPLOY_FLOW,
-        retry=instance_tasks.OnFailureRescheduleTask(max_attempts),
-    )
-    attempt.add(*tasks[first:])
-    flow.add(attempt)
+    else:
+        flow.add(*tasks[:first])
+        attempt = linear_flow.Flow(
+            constants.SCHEDULE_AND_DEPLOY_FLOW,
+            retry=instance_tasks.OnFailureRescheduleTask(max_attempts),
+        )
+        attempt.add(*tasks[first:])
+        flow.add(attempt)
+    flow.add(lifecycle_tasks.MarkInstanceActiveTask(timer))
     return flow

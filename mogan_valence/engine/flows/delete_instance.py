@@ -23,8 +23,11 @@ class DeleteStepTask(task.Task):
         self.step.run()
 
 
-def get_delete_instance_flow(steps: list):
+def get_delete_instance_flow(steps: list, timer=None):
+    """DELETING, the teardown steps in order, then DELETED: all atoms."""
     flow = linear_flow.Flow(DELETE_INSTANCE_FLOW)
     flow.add(lifecycle_tasks.InstanceToErrorOnRevertTask([s.name for s in steps]))
+    flow.add(lifecycle_tasks.MarkInstanceDeletingTask())
     flow.add(*[DeleteStepTask(step) for step in steps])
+    flow.add(lifecycle_tasks.MarkInstanceDeletedTask(timer))
     return flow

@@ -41,11 +41,17 @@ class ScheduleCreateInstanceTask(task.Task):
     The allocation carries the instance's uuid, so the node is claimed for
     it at once; nodes that failed an earlier attempt are left out.
 
+    With ``no_valid_node_ok`` set (an extension that composes a node when
+    none is found), "no valid node" is not a failure: the task provides
+    ``None`` and the tasks after it take over.
+
     Reversion strategy: delete the allocation (Ironic then frees the node)
-    and forget the node on the instance; nothing to do if scheduling failed.
+    and forget the node on the instance; nothing to do if scheduling failed
+    or found nothing.
     """
 
     is_scheduling = True
+    no_valid_node_ok = False
 
     def __init__(self, ironic, **kwargs):
         super().__init__(
@@ -61,12 +67,18 @@ class ScheduleCreateInstanceTask(task.Task):
         self.ironic = ironic
 
     def execute(self, instance_uuid, flavor, excluded_nodes):
-        node_uuid, _ = self.ironic.allocate(
-            instance_uuid,
-            resource_class_of(flavor),
-            required_traits_of(flavor),
-            exclude_nodes=excluded_nodes or (),
-        )
+        try:
+            node_uuid, _ = self.ironic.allocate(
+                instance_uuid,
+                resource_class_of(flavor),
+                required_traits_of(flavor),
+                exclude_nodes=excluded_nodes or (),
+            )
+        except ironic_exc.NoValidNode as e:
+            if not self.no_valid_node_ok:
+                raise
+            LOG.info("Instance %s: %s", instance_uuid, e)
+            return None
         node = self.ironic.get_node(node_uuid)
         instance = instance_obj.Instance.get(None, instance_uuid)
         instance.node_uuid = node_uuid
@@ -76,7 +88,7 @@ class ScheduleCreateInstanceTask(task.Task):
         return node_uuid
 
     def revert(self, result, instance_uuid, *args, **kwargs):
-        if isinstance(result, tf_failure.Failure):
+        if isinstance(result, tf_failure.Failure) or result is None:
             return
         # The allocation has the instance's uuid (see IronicClient.allocate).
         self.ironic.delete_allocation(instance_uuid)
@@ -150,9 +162,11 @@ class CreateInstanceTask(task.Task):
     """Deploy the instance's image on its node and wait for 'active'.
 
     Reversion strategy: undeploy the node (idempotent: a node that never
-    started deploying is only cleared of the instance's data). A failure to
-    undeploy is raised: rescheduling onto another node while this one may
-    still hold the instance would be worse than an error.
+    started deploying is only cleared of the instance's data); a composed
+    node is retired first, so that it never becomes schedulable before it
+    is removed. A failure to undeploy (a failed clean among them) is raised:
+    rescheduling onto another node, or releasing this one, while it may
+    still hold the instance's data would be worse than an error.
     """
 
     def __init__(self, ironic, **kwargs):
@@ -190,4 +204,5 @@ class CreateInstanceTask(task.Task):
 
     def revert(self, result, instance_uuid, node_uuid, *args, **kwargs):
         LOG.info("Instance %s: undeploying node %s", instance_uuid, node_uuid)
-        self.ironic.undeploy(node_uuid)
+        composed = instance_obj.Instance.get(None, instance_uuid).is_composed
+        self.ironic.undeploy(node_uuid, retire=composed)

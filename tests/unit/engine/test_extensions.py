@@ -67,7 +67,14 @@ class TestFlowShape(base.TestCase):
             create_instance.base_tasks(ironic), max_attempts=3
         )
         names = [atom.name for atom, _ in flow.iter_nodes()]
-        self.assertEqual(["instance-to-error-on-revert", "schedule-and-deploy"], names)
+        self.assertEqual(
+            [
+                "instance-to-error-on-revert",
+                "schedule-and-deploy",
+                "mark-instance-active",
+            ],
+            names,
+        )
         sub = [a for a, _ in flow.iter_nodes()][1]
         self.assertIsInstance(sub.retry, instance_tasks.OnFailureRescheduleTask)
         self.assertEqual(3, sub.retry.max_attempts)
@@ -85,6 +92,6 @@ class TestFlowShape(base.TestCase):
         ]
         flow = create_instance.get_create_instance_flow(tasks, max_attempts=3)
         self.assertEqual(
-            ["instance-to-error-on-revert", "create-instance"],
+            ["instance-to-error-on-revert", "create-instance", "mark-instance-active"],
             [a.name for a, _ in flow.iter_nodes()],
         )

@@ -283,7 +283,7 @@ class TestOneWorkerPerInstance(base.EngineTestCase):
         )
         self.gate = threading.Event()
         self.entered = threading.Event()
-        engine = self.manager._manager
+        engine = self.manager._manager.runner
         record = engine._ensure_error
 
         def held(*args):

@@ -1,3 +1,5 @@
+import jsonschema
+
 from mogan_valence.valence import composition
 from mogan_valence.valence import exceptions
 from tests import base
@@ -53,7 +55,7 @@ class TestValidate(base.TestCase):
         self.assertRefused({"cpu_cores": "16"}, "'cpu_cores'", "integer")
         self.assertRefused({"cpu_cores": True}, "'cpu_cores'")
         self.assertRefused({"disk_gb": 10, "disk_type": "tape"}, "'disk_type'")
-        self.assertRefused({"disk_type": "SSD"}, "'disk_type' needs 'disk_gb'")
+        self.assertRefused({"disk_type": "SSD"}, "'disk_type': needs 'disk_gb'")
         self.assertRefused({"pci_devices": "NIC"}, "'pci_devices'")
         self.assertRefused({"pci_devices": [""]}, "'pci_devices'")
         self.assertRefused({"cpu_model": ""}, "'cpu_model'")
@@ -65,6 +67,44 @@ class TestValidate(base.TestCase):
         self.assertRefused({"podm_id": PODM}, "names no resources")
         self.assertRefused({}, "empty")
         self.assertRefused(["cpu_cores"], "JSON object")
+        self.assertRefused(None, "JSON object")
+
+    def test_messages_read_field_then_problem(self):
+        for value, message in (
+            ({"cpu_cores": -1}, "'cpu_cores': must be between 1 and 4096, not -1"),
+            ({"cpu_cores": "16"}, "'cpu_cores': must be an integer, not '16'"),
+            ({"cpu_cores": 4, "gpu": 1}, "'gpu': unknown key; known keys are "),
+            ({"pci_devices": ["NIC", " "]}, "'pci_devices'[1]: must be a device"),
+            (
+                {"valence_flavor": FLAVOR, "ram_mib": 1024},
+                "'ram_mib': cannot be combined with 'valence_flavor'",
+            ),
+            ({"podm_id": "pod-1", "cpu_cores": 2}, "'podm_id': must be a pod manager"),
+        ):
+            err = self.assertRefused(value)
+            self.assertIn(f"Invalid composition: {message}", str(err))
+
+    def test_more_refusals(self):
+        self.assertRefused({"cpu_cores": 16.0}, "'cpu_cores'", "integer")
+        self.assertRefused({"disk_gb": 1.5}, "'disk_gb'", "integer")
+        self.assertRefused({"disk_gb": 10, "disk_type": "SSD\n"}, "'disk_type'")
+        self.assertRefused({"disk_gb": 10, "disk_type": 5}, "'disk_type'")
+        self.assertRefused({"pci_devices": ["NIC"] * 17}, "'pci_devices'", "16")
+        self.assertRefused({"pci_devices": [1]}, "'pci_devices'[0]")
+        self.assertRefused({"cpu_model": "x" * 256}, "'cpu_model'", "255")
+        self.assertRefused({"ram_type": 4}, "'ram_type'", "string")
+        self.assertRefused({"valence_flavor": 7}, "'valence_flavor'", "UUID")
+        self.assertRefused({"cpu_cores": 4, "gpu": 1, "fpga": 1}, "'fpga', 'gpu'")
+        self.assertRefused({"podm_id": "pod-1"}, "names no resources")
+
+    def test_uuids_in_any_form_oslo_accepts(self):
+        bare = FLAVOR.replace("-", "")
+        self.assertEqual(
+            {"valence_flavor": bare}, composition.validate({"valence_flavor": bare})
+        )
+
+    def test_schema_is_valid_draft_2020_12(self):
+        jsonschema.Draft202012Validator.check_schema(composition.SCHEMA)
 
 
 class TestToRequest(base.TestCase):

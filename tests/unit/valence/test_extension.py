@@ -213,7 +213,7 @@ class TestExtensionInEngine(ValenceTestCase):
     def setUp(self):
         super().setUp()
         self._configure()
-        self.manager._manager.extensions = [
+        self.manager._manager.extensions[:] = [
             ext_mod.ValenceExtension(
                 extensions.ExtensionHost(conf=engine_base.base.CONF, ironic=self.ironic)
             )

@@ -1,0 +1,206 @@
+"""Building, running and resuming the durable create and delete flows.
+
+Every flow is saved (``persistence``) before its instance is created or
+moved to DELETING, and carries the whole life cycle as atoms, up to the
+final ACTIVE or DELETED. Running one to its end, or resuming it after a
+kill, is therefore the same call: ``run``. What happens after the flow
+ends is only the removal of its saved copy, and a flow found finished at
+start is only removed.
+"""
+
+import logging
+
+import taskflow.engines
+from taskflow import states as tf_states
+
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.engine import extensions as ext_mod
+from mogan_valence.engine import faults
+from mogan_valence.engine import persistence
+from mogan_valence.engine import timing
+from mogan_valence.engine.flows import constants
+from mogan_valence.engine.flows import create_instance
+from mogan_valence.engine.flows import delete_instance
+from mogan_valence.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+
+class FlowRunner:
+    """Runs saved flows for the engine manager.
+
+    :param conf: the engine's configuration.
+    :param ironic: the engine's ``IronicClient``.
+    :param flows: the ``persistence.FlowStore`` of this engine host.
+    :param extensions: the loaded engine extensions, in order.
+    """
+
+    def __init__(self, conf, ironic, flows: persistence.FlowStore, extensions):
+        self.conf = conf
+        self.ironic = ironic
+        self.flows = flows
+        self.extensions = extensions
+
+    # -- building -----------------------------------------------------------------
+
+    def build_create_flow(self, context, instance_uuid: str, flavor: dict, timer=None):
+        tasks = create_instance.base_tasks(self.ironic)
+        for extension in self.extensions:
+            tasks = extension.reshape_create_flow(context, instance_uuid, flavor, tasks)
+        return create_instance.get_create_instance_flow(
+            tasks, self.conf.engine.schedule_max_attempts, timer=timer
+        )
+
+    def delete_steps(
+        self, context, instance, force_release: bool = False
+    ) -> list[ext_mod.DeleteStep]:
+        """The teardown of ``instance``: the base undeploy, then each
+        extension's steps.
+
+        :param force_release: an admin's forced release past a failed clean.
+        """
+        steps = []
+        if instance.node_uuid:
+            node = instance.node_uuid
+            # A composed node leaves the pool with its instance: it is kept
+            # unschedulable from the undeploy until it is removed.
+            retire = instance.is_composed
+            steps.append(
+                ext_mod.DeleteStep(
+                    "undeploy",
+                    lambda: self.ironic.undeploy(
+                        node, retire=retire, force=force_release
+                    ),
+                )
+            )
+        for extension in self.extensions:
+            steps.extend(extension.delete_steps(context, instance))
+        return steps
+
+    def _build(self, context, saved: persistence.SavedFlow, timer):
+        store = saved.meta["store"]
+        if saved.kind == persistence.CREATE:
+            return self.build_create_flow(
+                context, saved.instance_uuid, store[constants.FLAVOR], timer
+            )
+        instance = instance_obj.Instance.get(context, saved.instance_uuid)
+        steps = self.delete_steps(
+            context, instance, bool(store.get(constants.FORCE_RELEASE))
+        )
+        return delete_instance.get_delete_instance_flow(steps, timer)
+
+    # -- running --------------------------------------------------------------------
+
+    def run(self, context, saved: persistence.SavedFlow, resumed: bool = False) -> None:
+        """Run (or, ``resumed``, resume) a saved flow to its end, then
+        forget it.
+
+        Never raises: a failure is recorded on the instance (ERROR with a
+        fault naming the step) by the flow's lifecycle task, or here when
+        the flow could not even be built.
+        """
+        instance_uuid = saved.instance_uuid
+        timer = timing.StepTimer(saved.kind)
+        try:
+            state = saved.flow_detail.state
+            if state == tf_states.SUCCESS:
+                LOG.info(
+                    "The %s of %s had ended; forgetting its flow",
+                    saved.kind,
+                    instance_uuid,
+                )
+            elif state in (tf_states.REVERTED, tf_states.FAILURE):
+                # It ended badly before its saved copy was removed: its
+                # revert ran, and the lifecycle task recorded the fault.
+                self._ensure_error(
+                    instance_uuid,
+                    saved.kind,
+                    exception.MoganValenceException(
+                        f"the {saved.kind} failed and was reverted"
+                    ),
+                )
+            else:
+                if state is None and resumed:
+                    saved = self.flows.restart(saved)
+                self._run_engine(self._build(context, saved, timer), saved, timer)
+        except Exception as e:  # noqa: BLE001  (recorded on the instance)
+            self._ensure_error(instance_uuid, saved.kind, e)
+            self._save_steps(instance_uuid, timer)
+        self._forget(saved)
+
+    def _run_engine(self, flow, saved: persistence.SavedFlow, timer) -> None:
+        engine = taskflow.engines.load(
+            flow,
+            store=saved.meta["store"] if saved.flow_detail.state is None else None,
+            flow_detail=saved.flow_detail,
+            book=saved.book,
+            backend=self.flows.backend,
+            engine="serial",
+        )
+        timer.attach(engine)
+        engine.run()
+        LOG.info("The %s of instance %s is done", saved.kind, saved.instance_uuid)
+
+    def _forget(self, saved: persistence.SavedFlow) -> None:
+        try:
+            self.flows.done(saved)
+        except Exception:  # noqa: BLE001  (found finished at the next start)
+            LOG.exception(
+                "Could not remove the saved %s flow of %s",
+                saved.kind,
+                saved.instance_uuid,
+            )
+
+    # -- resuming ------------------------------------------------------------------
+
+    def unfinished(self, context) -> list[persistence.SavedFlow]:
+        """This host's saved flows worth resuming; the others are removed.
+
+        A create saved for an instance that was never written (the engine
+        died in between, the caller got an error) and a delete of an
+        instance already DELETED have nothing left to do.
+        """
+        found = []
+        for saved in self.flows.unfinished():
+            try:
+                instance = instance_obj.Instance.get(context, saved.instance_uuid)
+            except exception.InstanceNotFound:
+                LOG.info(
+                    "Dropping the saved %s of %s: the instance was never created",
+                    saved.kind,
+                    saved.instance_uuid,
+                )
+                self._forget(saved)
+                continue
+            if instance.status == states.DELETED:
+                self._forget(saved)
+                continue
+            found.append(saved)
+        return found
+
+    @staticmethod
+    def _save_steps(instance_uuid: str, timer: timing.StepTimer) -> None:
+        if not timer.steps:
+            return
+        try:
+            instance = instance_obj.Instance.get(None, instance_uuid)
+            timer.save_to(instance)
+            instance.save()
+        except Exception:  # noqa: BLE001  (timings are informational)
+            LOG.exception("Could not record step timings of %s", instance_uuid)
+
+    @staticmethod
+    def _ensure_error(instance_uuid: str, step: str, error) -> None:
+        """The flow's lifecycle task records the fault; this covers the rest
+        (a failure while building the flow, or inside a revert)."""
+        try:
+            instance = instance_obj.Instance.get(None, instance_uuid)
+            if instance.status not in (states.ERROR, states.DELETED):
+                faults.record_failure(instance_uuid, step, error)
+            else:
+                LOG.warning("Instance %s: %s failed: %s", instance_uuid, step, error)
+        except Exception:  # noqa: BLE001
+            LOG.exception(
+                "Instance %s failed and could not be marked ERROR", instance_uuid
+            )
