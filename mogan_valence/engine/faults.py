@@ -2,10 +2,10 @@
 
 import logging
 
-from oslo_utils import strutils
 from taskflow.types import failure as tf_failure
 
 from mogan_valence.common import exception
+from mogan_valence.common import secrets
 from mogan_valence.common import states
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
@@ -28,8 +28,9 @@ def describe(error) -> tuple[int, str, str]:
     if not ours or not isinstance(code, int):
         code = 500
     # NOTE: messages from Ironic or Valence could echo a request; mask any
-    # password-looking value before it is stored or logged.
-    text = strutils.mask_password(text or kind)
+    # password-looking value, and credentials in URLs, before it is stored
+    # or logged.
+    text = secrets.mask(text or kind)
     return code, text, f"{kind}: {text}"
 
 

@@ -6,6 +6,7 @@ from taskflow import retry
 from taskflow import task
 from taskflow.types import failure as tf_failure
 
+from mogan_valence.common import secrets
 from mogan_valence.engine.flows import constants
 from mogan_valence.ironic import exceptions as ironic_exc
 from mogan_valence.objects import instance as instance_obj
@@ -195,7 +196,7 @@ class CreateInstanceTask(task.Task):
         LOG.info(
             "Instance %s: deploying %s on node %s",
             instance_uuid,
-            image_source,
+            secrets.mask_url_credentials(image_source),
             node_uuid,
         )
         # The task that chose the node (schedule, or compose) saved it on

@@ -1,0 +1,126 @@
+"""SIGKILL the engine at random moments over many rounds of composed creates
+and deletes; it always starts again, and every instance ends where it should.
+
+The moments are drawn from a seeded generator, so a failing run can be
+repeated: ``MOGAN_VALENCE_CRASH_SEED`` (default fixed) and
+``MOGAN_VALENCE_CRASH_ROUNDS`` (default 8; the run is bounded in time by the
+rounds, each a few seconds) choose the run. Only kills happen here, no
+injected faults: a kill is never a reason for an ERROR, so any ERROR, any
+instance stuck in BUILDING or DELETING, any leaked node or an engine that
+does not start fails the test.
+"""
+
+import os
+import random
+import signal
+import time
+import uuid as uuidlib
+
+import pytest
+
+from mogan_valence.common import context as mv_context
+from mogan_valence.common import states
+from tests import fixtures as mv_fixtures
+from tests.functional import harness
+
+CTX = mv_context.get_admin_context()
+IMAGE = "http://127.0.0.1/img.qcow2"
+SEED = int(os.environ.get("MOGAN_VALENCE_CRASH_SEED", "20261201"))
+ROUNDS = int(os.environ.get("MOGAN_VALENCE_CRASH_ROUNDS", "8"))
+SYSTEMS = 6
+SETTLE_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic):
+    work = tmp_path_factory.mktemp("crash-random")
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=SYSTEMS)
+    sim.setUp()
+    composed_class = f"random-{uuidlib.uuid4().hex[:8]}"
+    engine = harness.EngineProcess(
+        str(work / "engine"),
+        transport_url,
+        ironic.url,
+        extensions="valence",
+        extra=harness.valence_section(sim.url, composed_class, retries=0),
+    )
+    engine.start()
+    engine.api().create_flavor(CTX, "random", composition={"cpu_cores": 2})
+    yield {"engine": engine, "sim": sim, "class": composed_class}
+    engine.stop()
+    sim.cleanUp()
+
+
+def _kill_and_restart(engine) -> float:
+    """SIGKILL the engine, start it again; seconds until it answered."""
+    os.killpg(engine.proc.proc.pid, signal.SIGKILL)
+    engine.proc.proc.wait(timeout=30)
+    engine.proc.proc = None
+    began = time.monotonic()
+    engine.start(timeout=90)  # raises if the engine exits or never answers
+    return time.monotonic() - began
+
+
+def _try(call, *args):
+    """An RPC call that may meet a dying engine or a busy instance."""
+    try:
+        return call(CTX, *args)
+    except Exception as e:  # noqa: BLE001  (the outcome is checked at the end)
+        return e
+
+
+def _settle(api, deadline: float) -> list:
+    """Wait until no instance is BUILDING or DELETING."""
+    while True:
+        instances = api.list_instances(CTX, include_deleted=True)
+        busy = [i for i in instances if i.status in (states.BUILDING, states.DELETING)]
+        if not busy:
+            return instances
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"seed {SEED}: still busy after {SETTLE_TIMEOUT}s: "
+                + ", ".join(f"{i.uuid} {i.status}" for i in busy)
+            )
+        time.sleep(0.5)
+
+
+def _errors(api, instances) -> list[str]:
+    found = []
+    for instance in instances:
+        if instance.status == states.ERROR:
+            fault = api.get_instance(CTX, instance.uuid)["fault"]
+            found.append(f"{instance.uuid}: {fault.message if fault else 'no fault'}")
+    return found
+
+
+def test_random_kills_leave_nothing_behind(stack, ironic):
+    rng = random.Random(SEED)
+    engine = stack["engine"]
+    api = engine.api()
+    kills = 0
+    for round_no in range(ROUNDS):
+        # Every instance not yet DELETED may hold a system: never ask for
+        # more than the pod has (no capacity would be a real failure).
+        live = api.list_instances(CTX)
+        for instance in live:
+            if instance.status in (states.ACTIVE, states.ERROR) and rng.random() < 0.5:
+                _try(api.delete_instance, instance.uuid)
+        room = SYSTEMS - len(live)
+        for n in range(rng.randint(0, min(3, room))):
+            _try(api.create_instance, f"r{round_no}-{n}", "random", IMAGE)
+        time.sleep(rng.uniform(0.0, 4.0))
+        _kill_and_restart(engine)
+        kills += 1
+        api = engine.api()
+
+    # The engine stays up from here: everything settles, then goes.
+    instances = _settle(api, time.monotonic() + SETTLE_TIMEOUT)
+    assert _errors(api, instances) == [], f"seed {SEED}: ERRORs after {kills} kills"
+    for instance in instances:
+        if instance.status == states.ACTIVE:
+            api.delete_instance(CTX, instance.uuid)
+    instances = _settle(api, time.monotonic() + SETTLE_TIMEOUT)
+    assert _errors(api, instances) == [], f"seed {SEED}: ERRORs on delete"
+    assert {i.status for i in instances} <= {states.DELETED}
+    harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
+    assert stack["sim"].state.nodes == {}
