@@ -133,12 +133,18 @@ class IronicClient:
                 )
             return False
 
+        return self._poll(
+            node_uuid, action, done, timeout, f"node {node_uuid} to finish {action}"
+        )
+
+    def _poll(self, node_uuid: str, action: str, done, timeout: float, what: str):
+        """Read the node until ``done(node)``; a timeout names the action."""
         try:
             return polling.wait_for(
                 lambda: self.get_node(node_uuid),
                 done,
                 timeout=timeout,
-                what=f"node {node_uuid} to finish {action}",
+                what=what,
                 delay_first=True,
             )
         except polling.PollTimeout as e:
@@ -333,18 +339,9 @@ class IronicClient:
 
     def _settle(self, node_uuid: str, action: str, timeout: float) -> dict:
         """Wait for a node in transition to stop somewhere."""
-        try:
-            return polling.wait_for(
-                lambda: self.get_node(node_uuid),
-                states.is_settled,
-                timeout=timeout,
-                what=f"node {node_uuid} to settle",
-                delay_first=True,
-            )
-        except polling.PollTimeout as e:
-            raise exc.NodeTimeout(
-                node_uuid, action, (e.last or {}).get("provision_state"), timeout
-            ) from e
+        return self._poll(
+            node_uuid, action, states.is_settled, timeout, f"node {node_uuid} to settle"
+        )
 
     def power_off(self, node_uuid: str) -> None:
         """Power a node off and wait until Ironic reports it off."""

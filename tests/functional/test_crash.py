@@ -3,6 +3,7 @@ delete; a restarted engine resumes, and nothing is leaked."""
 
 import os
 import signal
+import threading
 import uuid as uuidlib
 
 import pytest
@@ -136,4 +137,43 @@ def test_killed_during_delete(boundary, stack, ironic):
     assert got["instance"].status == states.DELETED, (
         got["fault"] and got["fault"].message
     )
+    harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
+
+
+def test_delete_queued_while_the_engine_is_down(stack, ironic):
+    """A delete sent while the engine is down waits in the broker; when the
+    engine comes back it resumes its own delete first, and the queued
+    request finds the instance owned (busy, or already DELETING): the
+    engine keeps running and the teardown happens once."""
+    api = stack["engine"].api()
+    instance = api.create_instance(CTX, "crash-queued", "crash", IMAGE)
+    got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+    assert got["instance"].status == states.ACTIVE
+    rule = _arm(stack, DELETE_BOUNDARIES["during-undeploy"])
+    api.delete_instance(CTX, instance.uuid)
+    _wait_killed(stack["engine"])
+    answers = []
+
+    def queued_delete():
+        try:
+            answers.append(stack["engine"].api().delete_instance(CTX, instance.uuid))
+        except Exception as e:  # noqa: BLE001  (checked below)
+            answers.append(e)
+
+    thread = threading.Thread(target=queued_delete)
+    thread.start()
+    api = _restart(stack, rule)
+    thread.join(90)
+    assert len(answers) == 1
+    answer = answers[0]
+    # Taken as already DELETING, refused as busy, or (if the resumed delete
+    # was that quick) not found: never a second teardown.
+    assert not isinstance(answer, Exception) or any(
+        text in str(answer) for text in ("still busy", "could not be found")
+    ), answer
+    got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+    assert got["instance"].status == states.DELETED, (
+        got["fault"] and got["fault"].message
+    )
+    assert stack["engine"].proc.running, "the engine exited after its restart"
     harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])

@@ -264,3 +264,49 @@ def test_sigterm_stops_the_engine(tmp_path, transport_url, ironic):
     proc.proc.proc.send_signal(signal.SIGTERM)
     # wait() raises TimeoutExpired if it does not stop in time.
     assert proc.proc.proc.wait(timeout=30) == 0
+
+
+def test_sigterm_exits_within_graceful_timeout_and_the_create_resumes(
+    tmp_path, transport_url, ironic, resource_class, held_image
+):
+    """A deploy that goes on longer than [engine] graceful_shutdown_timeout
+    does not keep a stopping engine alive: it exits, and the next start
+    resumes the create where it was."""
+    image, held = held_image
+    bad = _bad_node(ironic, resource_class)
+    engine = harness.EngineProcess(
+        str(tmp_path / "engine"),
+        transport_url,
+        ironic.url,
+        extra="\n[engine]\ngraceful_shutdown_timeout = 1\n",
+    )
+    engine.start()
+    try:
+        api = engine.api()
+        api.create_flavor(CTX, f"bm-{resource_class}", resources={resource_class: 1})
+        instance = api.create_instance(CTX, "held", f"bm-{resource_class}", image)
+        # Ironic holds the deploy on the image: the flow waits for it.
+        assert held.requested.wait(60), "the deploy never started"
+        engine.proc.proc.send_signal(signal.SIGTERM)
+        # Bounded by the 60 s the image is held: an engine that waited for
+        # its worker would still run when this wait ends.
+        engine.proc.proc.wait(timeout=15)
+        engine.proc.proc = None
+        engine.start()
+        # Resumed, still waiting on the held deploy.
+        assert api.get_instance(CTX, instance.uuid)["instance"].status == (
+            states.BUILDING
+        )
+        held.release.set()
+        got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+        # The held image ends in 404: a real deploy failure on the only
+        # node, then no other node to reschedule to.
+        assert got["instance"].status == states.ERROR
+        assert got["fault"].message.startswith("schedule-create-instance: ")
+        assert bad in got["fault"].message
+        api.delete_instance(CTX, instance.uuid)
+        got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+        assert got["instance"].status == states.DELETED
+        assert ironic.client().node.get(bad).provision_state == "available"
+    finally:
+        engine.stop()
