@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit functional lint genconfig venv clean bench-latency \
+.PHONY: demo test unit functional lint genconfig genpolicy venv clean bench-latency \
 	bench-concurrency bench-engine-cost
 
 venv: $(STAMP)
@@ -42,6 +42,9 @@ lint: $(STAMP)
 
 genconfig: $(STAMP)
 	$(VENV)/bin/oslo-config-generator --config-file etc/mogan-valence/config-generator.conf
+
+genpolicy: $(STAMP)
+	$(VENV)/bin/oslopolicy-sample-generator --config-file etc/mogan-valence/policy-generator.conf
 
 clean:
 	rm -rf $(VENV) .test-services .pytest_cache

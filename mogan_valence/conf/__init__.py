@@ -6,6 +6,7 @@ here reads a value, so importing never depends on a parsed configuration.
 
 from oslo_config import cfg
 
+from mogan_valence.conf import api
 from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
@@ -15,6 +16,7 @@ from mogan_valence.conf import valence
 CONF = cfg.CONF
 
 default.register_opts(CONF)
+api.register_opts(CONF)
 database.register_opts(CONF)
 engine.register_opts(CONF)
 ironic.register_opts(CONF)

@@ -2,6 +2,7 @@
 
 from oslo_config import cfg
 
+from mogan_valence.conf import api
 from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
@@ -13,6 +14,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Every option this service owns, grouped (entry point oslo.config.opts)."""
     return [
         ("DEFAULT", default.list_opts()),
+        (api.GROUP, api.list_opts()),
         (engine.GROUP, engine.list_opts()),
         (ironic.GROUP, ironic.list_opts()),
         (valence.GROUP, valence.list_opts()),

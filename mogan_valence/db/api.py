@@ -154,8 +154,34 @@ def instance_get_all(
     include_deleted: bool = False,
     composed: bool | None = None,
     limit: int | None = None,
+    project_id: str | None = None,
+    marker: str | None = None,
 ) -> list[models.Instance]:
+    """Instances in creation order.
+
+    :param project_id: only this project's (the API passes the caller's
+        project unless an admin asks for all projects).
+    :param marker: the uuid of the last instance of the previous page.
+    :raises InstanceNotFound: the marker is no instance of this query.
+    """
     query = sa.select(models.Instance).order_by(models.Instance.id)
+    if project_id is not None:
+        query = query.where(models.Instance.project_id == project_id)
+    if marker is not None:
+        with _reader().using(_ctx(context)) as session:
+            marker_id = session.execute(
+                sa.select(models.Instance.id).where(
+                    models.Instance.uuid == marker,
+                    *(
+                        [models.Instance.project_id == project_id]
+                        if project_id is not None
+                        else []
+                    ),
+                )
+            ).scalar_one_or_none()
+        if marker_id is None:
+            raise exception.InstanceNotFound(instance=marker)
+        query = query.where(models.Instance.id > marker_id)
     if status is not None:
         query = query.where(models.Instance.status == status)
     elif not include_deleted:
@@ -298,12 +324,65 @@ def flavor_get(context, ident: str) -> models.Flavor:
     return row
 
 
-def flavor_get_all(context) -> list[models.Flavor]:
+def flavor_get_all(
+    context, *, visible_to: str | None = None, include_disabled: bool = True
+) -> list[models.Flavor]:
+    """Flavors by name.
+
+    :param visible_to: a project: only public flavors and the private ones
+        whose access list names it.
+    """
+    query = sa.select(models.Flavor).order_by(models.Flavor.name)
+    if visible_to is not None:
+        allowed = sa.select(models.FlavorProject.flavor_uuid).where(
+            models.FlavorProject.project_id == visible_to
+        )
+        query = query.where(
+            sa.or_(models.Flavor.is_public.is_(True), models.Flavor.uuid.in_(allowed))
+        )
+    if not include_disabled:
+        query = query.where(models.Flavor.disabled.is_(False))
+    with _reader().using(_ctx(context)) as session:
+        return list(session.execute(query).scalars())
+
+
+def flavor_access_get(context, flavor_uuid: str) -> list[str]:
+    """The projects on a flavor's access list."""
     with _reader().using(_ctx(context)) as session:
         return list(
             session.execute(
-                sa.select(models.Flavor).order_by(models.Flavor.name)
+                sa.select(models.FlavorProject.project_id)
+                .where(models.FlavorProject.flavor_uuid == flavor_uuid)
+                .order_by(models.FlavorProject.project_id)
             ).scalars()
+        )
+
+
+def flavor_access_add(context, flavor_uuid: str, project_id: str) -> None:
+    row = models.FlavorProject(flavor_uuid=flavor_uuid, project_id=project_id)
+    with _writer().using(_ctx(context)) as session:
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise exception.Conflict(
+                f"Project {project_id} already has access to flavor {flavor_uuid}."
+            ) from e
+        except db_exc.DBReferenceError as e:
+            raise exception.FlavorNotFound(flavor=flavor_uuid) from e
+
+
+def flavor_access_remove(context, flavor_uuid: str, project_id: str) -> None:
+    with _writer().using(_ctx(context)) as session:
+        count = session.execute(
+            sa.delete(models.FlavorProject).where(
+                models.FlavorProject.flavor_uuid == flavor_uuid,
+                models.FlavorProject.project_id == project_id,
+            )
+        ).rowcount
+    if not count:
+        raise exception.NotFound(
+            f"Project {project_id} has no access to flavor {flavor_uuid}."
         )
 
 
@@ -327,6 +406,11 @@ def flavor_update(context, uuid: str, values: dict[str, Any]) -> models.Flavor:
 
 def flavor_destroy(context, uuid: str) -> None:
     with _writer().using(_ctx(context)) as session:
+        session.execute(
+            sa.delete(models.FlavorProject).where(
+                models.FlavorProject.flavor_uuid == uuid
+            )
+        )
         count = session.execute(
             sa.delete(models.Flavor).where(models.Flavor.uuid == uuid)
         ).rowcount

@@ -76,3 +76,21 @@ class Flavor(Base):
     is_public = sa.Column(sa.Boolean, nullable=False, default=True)
     disabled = sa.Column(sa.Boolean, nullable=False, default=False)
     composition = sa.Column(db_types.JsonEncodedDict, nullable=True)
+
+
+class FlavorProject(Base):
+    """A project on a private flavor's access list."""
+
+    __tablename__ = "flavor_projects"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "flavor_uuid", "project_id", name="uniq_flavor_projects0flavor0project"
+        ),
+        Base.__table_args__,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    flavor_uuid = sa.Column(
+        sa.String(36), sa.ForeignKey("flavors.uuid"), nullable=False
+    )
+    project_id = sa.Column(sa.String(255), nullable=False)

@@ -54,7 +54,7 @@ def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
 class EngineManager:
     """The RPC endpoints of the engine (see ``rpcapi.EngineAPI``)."""
 
-    RPC_API_VERSION = "1.1"
+    RPC_API_VERSION = "1.2"
     target = messaging.Target(version=RPC_API_VERSION)
     # How long a delete request waits for the worker of the previous
     # operation to end (it has shown ERROR or ACTIVE and is only saving its
@@ -190,6 +190,44 @@ class EngineManager:
         return flavor_obj.Flavor.get(context, flavor)
 
     @messaging.expected_exceptions(*_EXPECTED)
+    def update_flavor(self, context, flavor, values):
+        """Change a flavor's name, description, is_public or disabled.
+
+        :raises FlavorNotFound: no such flavor.
+        :raises InvalidInput: a value is wrong, or another field is named.
+        :raises DuplicateName: the new name is taken.
+        """
+        obj = flavor_obj.Flavor.get(context, flavor)
+        values = validation.validate_flavor_update(values)
+        for key, value in values.items():
+            setattr(obj, key, value)
+        obj.save(context)
+        LOG.info("Updated flavor %s (%s): %s", obj.name, obj.uuid, sorted(values))
+        return obj
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def add_flavor_access(self, context, flavor, project_id):
+        """Let ``project_id`` see and use a private flavor.
+
+        :raises FlavorNotFound: no such flavor.
+        :raises Conflict: the flavor is public, or the project has access.
+        """
+        obj = flavor_obj.Flavor.get(context, flavor)
+        if obj.is_public:
+            raise exception.Conflict(
+                f"Flavor {obj.name} is public: every project has access to it"
+            )
+        obj.add_access(project_id, context)
+        LOG.info("Project %s has access to flavor %s", project_id, obj.uuid)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def remove_flavor_access(self, context, flavor, project_id):
+        """:raises NotFound: no such flavor, or the project has no access."""
+        obj = flavor_obj.Flavor.get(context, flavor)
+        obj.remove_access(project_id, context)
+        LOG.info("Project %s lost access to flavor %s", project_id, obj.uuid)
+
+    @messaging.expected_exceptions(*_EXPECTED)
     def delete_flavor(self, context, flavor):
         """:raises FlavorNotFound: no such flavor.
         :raises Conflict: an instance that is not deleted uses it."""
@@ -210,7 +248,16 @@ class EngineManager:
     # -- instances ---------------------------------------------------------------
 
     @messaging.expected_exceptions(*_EXPECTED)
-    def create_instance(self, context, name, flavor, image_source, description=None):
+    def create_instance(
+        self,
+        context,
+        name,
+        flavor,
+        image_source,
+        description=None,
+        metadata=None,
+        partitions=None,
+    ):
         """Create an instance: answer BUILDING, then compose/schedule and
         deploy on a worker.
 
@@ -229,6 +276,11 @@ class EngineManager:
                 "description": description,
             }
         )
+        extra = {}
+        if metadata:
+            extra["metadata"] = dict(metadata)
+        if partitions:
+            extra["partitions"] = dict(partitions)
         flavor_o = flavor_obj.Flavor.get(context, values["flavor"])
         if flavor_o.disabled:
             raise exception.InvalidInput(reason=f"flavor {flavor_o.name} is disabled")
@@ -255,7 +307,7 @@ class EngineManager:
             image_source=values["image_source"],
             project_id=getattr(context, "project_id", None),
             user_id=getattr(context, "user_id", None),
-            extra={},
+            extra=extra,
         )
         try:
             instance.create(context)

@@ -15,9 +15,11 @@ class EngineAPI:
     |       (create, list, get with its latest fault, delete).
     | 1.1 - delete_instance takes force_release (admins: release a node
     |       whose cleaning failed).
+    | 1.2 - update_flavor, add_flavor_access, remove_flavor_access;
+    |       create_instance takes metadata and partitions.
     """
 
-    RPC_API_VERSION = "1.1"
+    RPC_API_VERSION = "1.2"
 
     def __init__(
         self,
@@ -68,12 +70,47 @@ class EngineAPI:
     def get_flavor(self, context, flavor):
         return self._prepare().call(context, "get_flavor", flavor=flavor)
 
+    def update_flavor(self, context, flavor, values):
+        return self._prepare("1.2").call(
+            context, "update_flavor", flavor=flavor, values=values
+        )
+
+    def add_flavor_access(self, context, flavor, project_id):
+        return self._prepare("1.2").call(
+            context, "add_flavor_access", flavor=flavor, project_id=project_id
+        )
+
+    def remove_flavor_access(self, context, flavor, project_id):
+        return self._prepare("1.2").call(
+            context, "remove_flavor_access", flavor=flavor, project_id=project_id
+        )
+
     def delete_flavor(self, context, flavor):
         return self._prepare().call(context, "delete_flavor", flavor=flavor)
 
     # -- instances ------------------------------------------------------------
 
-    def create_instance(self, context, name, flavor, image_source, description=None):
+    def create_instance(
+        self,
+        context,
+        name,
+        flavor,
+        image_source,
+        description=None,
+        metadata=None,
+        partitions=None,
+    ):
+        if metadata or partitions:
+            return self._prepare("1.2").call(
+                context,
+                "create_instance",
+                name=name,
+                flavor=flavor,
+                image_source=image_source,
+                description=description,
+                metadata=metadata,
+                partitions=partitions,
+            )
         return self._prepare().call(
             context,
             "create_instance",

@@ -42,11 +42,29 @@ class Flavor(base.MoganObject):
         return cls._from_db_object(context, cls(), db_api.flavor_get(context, ident))
 
     @classmethod
-    def list(cls, context) -> list["Flavor"]:
+    def list(cls, context, **filters) -> list["Flavor"]:
+        """Flavors by name; ``visible_to=<project>`` leaves out the private
+        flavors that project has no access to."""
         return [
             cls._from_db_object(context, cls(), row)
-            for row in db_api.flavor_get_all(context)
+            for row in db_api.flavor_get_all(context, **filters)
         ]
+
+    def access_list(self, context=None) -> "list[str]":
+        """The projects that may see and use this (private) flavor."""
+        return db_api.flavor_access_get(context or self._context, self.uuid)
+
+    def add_access(self, project_id: str, context=None) -> None:
+        db_api.flavor_access_add(context or self._context, self.uuid, project_id)
+
+    def remove_access(self, project_id: str, context=None) -> None:
+        db_api.flavor_access_remove(context or self._context, self.uuid, project_id)
+
+    def visible_to(self, project_id: str | None, context=None) -> bool:
+        """Public, or private with ``project_id`` on its access list."""
+        return bool(self.is_public) or (
+            project_id is not None and project_id in self.access_list(context)
+        )
 
     def create(self, context=None) -> None:
         context = context or self._context

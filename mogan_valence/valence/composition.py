@@ -13,7 +13,7 @@ Either form may name the pod manager with ``podm_id``; otherwise
 
 from typing import Any
 
-from mogan_valence.engine import validation
+from mogan_valence.common import schema
 from mogan_valence.valence import exceptions
 
 VALENCE_FLAVOR = "valence_flavor"
@@ -104,7 +104,7 @@ SCHEMA = {
         "minProperties": f"is empty: {_GIVE}",
     },
 }
-_VALIDATOR = validation.SchemaValidator(SCHEMA, error=exceptions.InvalidComposition)
+_VALIDATOR = schema.SchemaValidator(SCHEMA, error=exceptions.InvalidComposition)
 
 
 def _fail(reason: str):

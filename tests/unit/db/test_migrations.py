@@ -14,6 +14,7 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import test_fixtures
 from oslo_db.sqlalchemy import test_migrations
 from oslo_serialization import jsonutils
+from oslo_db import exception as db_exc
 import sqlalchemy as sa
 import testtools
 
@@ -24,6 +25,7 @@ from tests import base
 INITIAL = "e2a228eee18a"
 COMPOSED = "d190f5c3764e"
 TASKFLOW = "5c1b7a3e9d20"
+FLAVOR_ACCESS = "7f3a9c2b1d44"
 TASKFLOW_TABLES = {"logbooks", "flowdetails", "atomdetails"}
 
 INSTANCE_UUID = "8f7b2c1e-4c5d-4b8a-9a7e-1f2e3d4c5b6a"
@@ -45,7 +47,7 @@ class MigrationWalkMixin(test_fixtures.OpportunisticDBTestMixin):
 
     def test_history_is_linear_and_ends_at_head(self):
         revisions = migration.revisions()
-        self.assertEqual([INITIAL, COMPOSED, TASKFLOW], revisions)
+        self.assertEqual([INITIAL, COMPOSED, TASKFLOW, FLAVOR_ACCESS], revisions)
         self.assertEqual(revisions[-1], migration.head())
 
     def test_walk_versions(self):
@@ -185,6 +187,40 @@ class MigrationWalkMixin(test_fixtures.OpportunisticDBTestMixin):
                 conn.execute(
                     sa.select(sa.func.count()).select_from(self._table("instances"))
                 ).scalar(),
+            )
+
+    # -- 7f3a9c2b1d44: flavor access lists ------------------------------------
+
+    def _check_7f3a9c2b1d44(self, data):
+        projects = self._table("flavor_projects")
+        with self.engine.begin() as conn:
+            conn.execute(
+                projects.insert().values(flavor_uuid=FLAVOR_UUID, project_id="p-1")
+            )
+        # One row per flavor and project.
+        self.assertRaises(
+            (sa.exc.IntegrityError, db_exc.DBDuplicateEntry),
+            self._insert_access,
+            projects,
+            "p-1",
+        )
+        # The flavor written before every upgrade keeps its access row.
+        with self.engine.connect() as conn:
+            self.assertEqual(
+                ["p-1"],
+                list(
+                    conn.execute(
+                        sa.select(projects.c.project_id).where(
+                            projects.c.flavor_uuid == FLAVOR_UUID
+                        )
+                    ).scalars()
+                ),
+            )
+
+    def _insert_access(self, projects, project_id):
+        with self.engine.begin() as conn:
+            conn.execute(
+                projects.insert().values(flavor_uuid=FLAVOR_UUID, project_id=project_id)
             )
 
 

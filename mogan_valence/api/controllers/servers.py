@@ -1,0 +1,147 @@
+"""/v1/servers: a project's servers, for its readers and members.
+
+Another project's server is 404 to a project-scoped caller, before any
+policy check; admins see every project's.
+"""
+
+import flask
+from oslo_utils import uuidutils
+
+from mogan_valence.api import errors
+from mogan_valence.api import images
+from mogan_valence.api import policy
+from mogan_valence.api import views
+from mogan_valence.api.controllers import body
+from mogan_valence.api.controllers import context
+from mogan_valence.api.controllers import paging
+from mogan_valence.api.controllers import state
+from mogan_valence.api.schemas import servers as schema
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.objects import flavor as flavor_obj
+from mogan_valence.objects import instance as instance_obj
+from mogan_valence.objects import instance_fault as fault_obj
+
+blueprint = flask.Blueprint("servers", __name__, url_prefix="/v1/servers")
+
+
+def _owned(uuid: str) -> instance_obj.Instance:
+    """The server if the caller's project owns it (or an admin asks)."""
+    ctx = context()
+    if not uuidutils.is_uuid_like(uuid):
+        raise errors.not_found("Server", uuid)
+    try:
+        obj = instance_obj.Instance.get(ctx, uuid)
+    except exception.InstanceNotFound:
+        raise errors.not_found("Server", uuid) from None
+    if obj.status == states.DELETED or (
+        not ctx.is_admin and obj.project_id != ctx.project_id
+    ):
+        raise errors.not_found("Server", uuid)
+    return obj
+
+
+def _target(obj) -> dict:
+    return {"project_id": obj.project_id, "user_id": obj.user_id}
+
+
+def _list(short: bool):
+    ctx = context()
+    conf = state()["conf"]
+    policy.authorize("mogan:server:get", ctx)
+    project = ctx.project_id
+    all_tenants = flask.request.args.get("all_tenants", "false").lower()
+    if all_tenants in ("1", "true", "yes"):
+        policy.authorize("mogan:server:get_all_tenants", ctx)
+        project = None
+    limit, marker = paging(conf)
+    try:
+        found = instance_obj.Instance.list(
+            ctx, project_id=project, limit=limit, marker=marker
+        )
+    except exception.InstanceNotFound:
+        raise exception.InvalidInput(
+            reason=f"'marker' {marker} is not a server of this list"
+        ) from None
+    faults = {}
+    if not short:
+        faults = fault_obj.InstanceFault.get_latest_for_instances(
+            ctx, [i.uuid for i in found if i.status == states.ERROR]
+        )
+    return {
+        "servers": [
+            views.server(conf, i, faults.get(i.uuid), short=short) for i in found
+        ]
+    }
+
+
+@blueprint.get("")
+def list_servers():
+    return _list(short=True)
+
+
+@blueprint.get("/detail")
+def list_servers_detail():
+    return _list(short=False)
+
+
+@blueprint.get("/<uuid>")
+def get_server(uuid):
+    ctx = context()
+    obj = _owned(uuid)
+    policy.authorize("mogan:server:get", ctx, _target(obj))
+    fault = fault_obj.InstanceFault.get_latest_for_instances(ctx, [obj.uuid])
+    return views.server(state()["conf"], obj, fault.get(obj.uuid))
+
+
+@blueprint.get("/<uuid>/states")
+def get_states(uuid):
+    ctx = context()
+    obj = _owned(uuid)
+    policy.authorize("mogan:server:get", ctx, _target(obj))
+    return {"power_state": obj.power_state, "status": obj.status, "locked": False}
+
+
+@blueprint.post("")
+def create_server():
+    ctx = context()
+    conf = state()["conf"]
+    policy.authorize("mogan:server:create", ctx)
+    data = body()
+    schema.create.validate(data)
+    server = data["server"]
+    image = images.check(server["image_uuid"], ctx.is_admin, conf)
+    flavor_uuid = server["flavor_uuid"]
+    # A flavor the caller may not see does not exist for it.
+    try:
+        flavor = flavor_obj.Flavor.get(ctx, flavor_uuid)
+    except exception.FlavorNotFound:
+        flavor = None
+    if (
+        flavor is None
+        or flavor.uuid != flavor_uuid
+        or not (ctx.is_admin or flavor.visible_to(ctx.project_id))
+    ):
+        raise errors.ApiError(f"Flavor {flavor_uuid} could not be found.", 400)
+    obj = state()["engine"].create_instance(
+        ctx,
+        name=server["name"],
+        flavor=flavor.uuid,
+        image_source=image,
+        description=server.get("description"),
+        metadata=server.get("metadata"),
+        partitions=server.get("partitions"),
+    )
+    response = flask.jsonify(views.server(conf, obj))
+    response.status_code = 201
+    response.headers["Location"] = views.links(conf, "servers", obj.uuid)[0]["href"]
+    return response
+
+
+@blueprint.delete("/<uuid>")
+def delete_server(uuid):
+    ctx = context()
+    obj = _owned(uuid)
+    policy.authorize("mogan:server:delete", ctx, _target(obj))
+    state()["engine"].delete_instance(ctx, obj.uuid)
+    return "", 204
