@@ -187,3 +187,38 @@ def wait_status(api, uuid: str, until: set[str], timeout: float = 120):
                 f"instance {uuid} still {got['instance'].status} after {timeout}s"
             )
         time.sleep(0.2)
+
+
+class ApiProcess:
+    """mogan-valence-api in front of an ``EngineProcess``: the same database
+    and broker, noauth unless ``extra`` says otherwise."""
+
+    def __init__(self, engine: EngineProcess, extra: str = ""):
+        self.engine = engine
+        self.port = process.free_port()
+        self.conf_path = os.path.join(engine.work_dir, "api.conf")
+        with open(self.conf_path, "w") as f:
+            f.write(
+                f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
+                f"log_file = {engine.work_dir}/api.log\nuse_stderr = false\n"
+                f"debug = true\n"
+                f"[database]\nconnection = sqlite:///{engine.work_dir}/engine.sqlite\n"
+                f"[engine]\nhost = {engine.host}\ntopic = {engine.topic}\n"
+                f"[api]\nhost = 127.0.0.1\nport = {self.port}\n" + extra
+            )
+        self.proc = process.ServiceProcess(
+            "mogan-valence-api",
+            [_bin("mogan-valence-api"), "--config-file", self.conf_path],
+            os.path.join(engine.work_dir, "api.out"),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, timeout: float = 60) -> None:
+        self.proc.start()
+        self.proc.wait_http(self.url, timeout)
+
+    def stop(self) -> None:
+        self.proc.stop()

@@ -1,0 +1,129 @@
+"""python-moganclient 0.1.0 drives the REST API (mogan-valence-api, noauth)
+in front of the engine, the real Ironic, RabbitMQ and the simulator: a
+composed server created, shown ACTIVE, listed and deleted over REST."""
+
+import time
+import uuid as uuidlib
+
+import pytest
+import requests
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+from moganclient.common import exceptions as mogan_exc
+from moganclient.v1 import client as mogan_client
+
+from tests import fixtures as mv_fixtures
+from tests.functional import harness
+
+IMAGE = "http://images.example.com/img.qcow2"
+NET = "c1940655-8b8e-4370-b8f9-03ba1daeca31"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic):
+    work = tmp_path_factory.mktemp("rest")
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=2)
+    sim.setUp()
+    composed_class = f"rest-{uuidlib.uuid4().hex[:8]}"
+    engine = harness.EngineProcess(
+        str(work / "engine"),
+        transport_url,
+        ironic.url,
+        extensions="valence",
+        extra=harness.valence_section(sim.url, composed_class, retries=0),
+    )
+    engine.start()
+    api = harness.ApiProcess(engine)
+    api.start()
+    yield {"engine": engine, "api": api, "sim": sim, "class": composed_class}
+    api.stop()
+    engine.stop()
+    sim.cleanUp()
+
+
+def _client(url: str) -> mogan_client.Client:
+    return mogan_client.Client(
+        endpoint=url, session=ks_session.Session(auth=noauth.NoAuth())
+    )
+
+
+def _wait(fetch, done, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value} after {timeout}s"
+        time.sleep(0.3)
+
+
+def test_moganclient_composed_server_end_to_end(stack, ironic):
+    api = stack["api"]
+    mogan = _client(api.url)
+    # A composed flavor: the composition is this service's own field.
+    answer = requests.post(
+        f"{api.url}/flavors",
+        json={"name": "composed-rest", "composition": {"cpu_cores": 2}},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    flavor = mogan.flavor.get(answer.json()["uuid"])
+    assert flavor.name == "composed-rest"
+    assert "composed-rest" in [f.name for f in mogan.flavor.list()]
+    plain = mogan.flavor.create(
+        name="plain-rest",
+        resource={"CUSTOM_REST": "1"},
+        resource_aggregate=None,
+        is_public=True,
+        disabled=False,
+        description=None,
+    )
+    assert plain.resources == {"CUSTOM_REST": 1}
+
+    server = mogan.server.create(
+        name="rest-1",
+        image_uuid=IMAGE,
+        flavor_uuid=flavor.uuid,
+        networks=[{"net_id": NET}],
+        metadata={"k": "v"},
+    )
+    assert server.status == "building"
+    shown = _wait(
+        lambda: mogan.server.get(server.uuid), lambda s: s.status != "building"
+    )
+    assert shown.status == "active", getattr(shown, "fault", None)
+    assert shown.metadata == {"k": "v"}
+    assert shown.addresses == {}
+    assert shown.power_state == "power on"
+    assert [s.uuid for s in mogan.server.list()] == [server.uuid]
+    assert [s.image_uuid for s in mogan.server.list(detailed=True)] == [IMAGE]
+    [node_uuid] = list(stack["sim"].state.nodes)
+    assert ironic.client().node.get(node_uuid).instance_uuid == server.uuid
+
+    with pytest.raises(mogan_exc.NotFound):
+        mogan.server.get(str(uuidlib.uuid4()))
+    with pytest.raises(mogan_exc.Conflict):
+        mogan.flavor.delete(flavor.uuid)
+    with pytest.raises(mogan_exc.BadRequest):
+        mogan.server.create(
+            name="bad",
+            image_uuid="file:///etc/shadow",
+            flavor_uuid=flavor.uuid,
+            networks=[{"net_id": NET}],
+        )
+
+    mogan.server.delete(server.uuid)
+
+    def gone():
+        try:
+            mogan.server.get(server.uuid)
+        except mogan_exc.NotFound:
+            return True
+        return False
+
+    _wait(gone, bool)
+    assert stack["sim"].state.nodes == {}
+    assert ironic.client().node.list(resource_class=stack["class"]) == []
+    mogan.flavor.delete(flavor.uuid)
+    mogan.flavor.delete(plain.uuid)
+    assert "composed-rest" not in [f.name for f in mogan.flavor.list()]
