@@ -44,3 +44,15 @@ def ironic(tmp_path_factory):
 @pytest.fixture
 def resource_class():
     return f"test-{uuidlib.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def keystone(tmp_path_factory):
+    from mogan_valence.localstack import keystone as local_keystone
+
+    if not local_keystone.available():
+        _unavailable("the keystone package is not installed")
+    server = local_keystone.LocalKeystone(str(tmp_path_factory.mktemp("keystone")))
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,184 @@
+"""The REST API behind a real Keystone (SQLite, fernet, keystonemiddleware):
+tokens, and a policy matrix over the endpoints x who is asking."""
+
+import time
+
+import pytest
+import requests
+from moganclient.v1 import client as mogan_client
+
+from tests.functional import harness
+
+IMAGE = "http://images.example.com/img.qcow2"
+PROJECTS = ["service", "project-a", "project-b"]
+USERS = {
+    "mogan": ("service", "service"),
+    "alice": ("project-a", "member"),
+    "carol": ("project-a", "reader"),
+    "bob": ("project-b", "member"),
+}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic, keystone):
+    ids = keystone.seed(PROJECTS, USERS)
+    work = tmp_path_factory.mktemp("keystone-api")
+    engine = harness.EngineProcess(str(work / "engine"), transport_url, ironic.url)
+    engine.start()
+    api = harness.ApiProcess(
+        engine,
+        extra=(
+            "auth_strategy = keystone\n"
+            "[keystone_authtoken]\n"
+            f"www_authenticate_uri = {keystone.url}\n"
+            f"auth_url = {keystone.url}\n"
+            "auth_type = password\n"
+            "username = mogan\n"
+            "password = moganpw\n"
+            "user_domain_id = default\n"
+            "project_name = service\n"
+            "project_domain_id = default\n"
+            "interface = public\n"
+        ),
+    )
+    api.start()
+    sessions = {
+        "admin": keystone.session(),
+        "alice": keystone.session("alice", "alicepw", "project-a"),
+        "carol": keystone.session("carol", "carolpw", "project-a"),
+        "bob": keystone.session("bob", "bobpw", "project-b"),
+        "system": keystone.session(system=True),
+    }
+    tokens = {who: s.get_token() for who, s in sessions.items()}
+    yield {"api": api, "tokens": tokens, "sessions": sessions, "ids": ids}
+    api.stop()
+    engine.stop()
+
+
+def _call(stack, who, method, path, body=None):
+    headers = {"X-Auth-Token": stack["tokens"][who]} if who else {}
+    return requests.request(
+        method, f"{stack['api'].url}{path}", json=body, headers=headers, timeout=60
+    )
+
+
+def _wait_active(stack, uuid):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = _call(stack, "admin", "GET", f"/servers/{uuid}").json()
+        if body["status"] != "building":
+            assert body["status"] == "active", body
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"server {uuid} still building")
+
+
+def test_tokens(stack):
+    assert _call(stack, None, "GET", "/flavors").status_code == 401
+    answer = requests.get(
+        f"{stack['api'].url}/flavors", headers={"X-Auth-Token": "bogus"}, timeout=30
+    )
+    assert answer.status_code == 401
+    # A caller's own identity headers are not believed.
+    answer = requests.get(
+        f"{stack['api'].url}/servers?all_tenants=True",
+        headers={
+            "X-Auth-Token": stack["tokens"]["bob"],
+            "X-Roles": "admin",
+            "X-Project-Id": stack["ids"]["projects"]["project-a"],
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 403
+    # The version documents need no token.
+    assert requests.get(stack["api"].url, timeout=30).status_code == 200
+
+
+def test_policy_matrix(stack, ironic, resource_class):
+    ironic.enroll_fake_nodes(4, resource_class, prefix=resource_class)
+    flavor = _call(
+        stack,
+        "admin",
+        "POST",
+        "/flavors",
+        {"name": f"pub-{resource_class}", "resources": {resource_class: "1"}},
+    ).json()
+    private = _call(
+        stack,
+        "admin",
+        "POST",
+        "/flavors",
+        {
+            "name": f"priv-{resource_class}",
+            "is_public": False,
+            "resources": {resource_class: 1},
+        },
+    ).json()
+    server = _call(
+        stack,
+        "alice",
+        "POST",
+        "/servers",
+        {"server": {"name": "a-1", "image_uuid": IMAGE, "flavor_uuid": flavor["uuid"]}},
+    ).json()
+    _wait_active(stack, server["uuid"])
+    new_server = {
+        "server": {"name": "m", "image_uuid": IMAGE, "flavor_uuid": flavor["uuid"]}
+    }
+    rename = [{"op": "replace", "path": "/description", "value": "changed"}]
+    s, f, p = server["uuid"], flavor["uuid"], private["uuid"]
+    who = ("admin", "alice", "carol", "bob", "system")
+    # (method, path, body) -> expected status for each of ``who``.
+    matrix = [
+        (("GET", "/flavors", None), (200, 200, 200, 200, 403)),
+        (("GET", f"/flavors/{f}", None), (200, 200, 200, 200, 403)),
+        (("GET", f"/flavors/{p}", None), (200, 404, 404, 404, 403)),
+        (("GET", f"/flavors/{p}/access", None), (200, 404, 404, 404, 403)),
+        (("POST", "/flavors", {"name": "x"}), (400, 403, 403, 403, 403)),
+        (("PATCH", f"/flavors/{f}", rename), (200, 403, 403, 403, 403)),
+        (("DELETE", f"/flavors/{f}", None), (409, 403, 403, 403, 403)),
+        (("GET", "/servers", None), (200, 200, 200, 200, 403)),
+        (("GET", "/servers/detail", None), (200, 200, 200, 200, 403)),
+        (("GET", "/servers?all_tenants=True", None), (200, 403, 403, 403, 403)),
+        (("GET", f"/servers/{s}", None), (200, 200, 200, 404, 403)),
+        (("GET", f"/servers/{s}/states", None), (200, 200, 200, 404, 403)),
+        (("DELETE", f"/servers/{s}", None), (None, None, 403, 404, 403)),
+        (("POST", "/servers", new_server), (201, 201, 403, 201, 403)),
+    ]
+    seen = {}
+    for (method, path, body), expected in matrix:
+        for identity, status in zip(who, expected, strict=True):
+            if status is None:
+                continue  # the owner's delete runs last, below
+            answer = _call(stack, identity, method, path, body)
+            seen[(method, path, identity)] = (answer.status_code, status)
+    wrong = {k: v for k, v in seen.items() if v[0] != v[1]}
+    assert wrong == {}, "(got, expected) where they differ"
+
+    # B saw, changed and deleted nothing of A's.
+    listed = _call(stack, "bob", "GET", "/servers/detail").json()["servers"]
+    assert s not in [x["uuid"] for x in listed]
+    assert all(x["project_id"] == stack["ids"]["projects"]["project-b"] for x in listed)
+    shown = _call(stack, "alice", "GET", f"/servers/{s}").json()
+    assert shown["status"] == "active"
+    assert shown["project_id"] == stack["ids"]["projects"]["project-a"]
+
+    # The Python client with a Keystone session sees the same.
+    mogan = mogan_client.Client(
+        endpoint=stack["api"].url, session=stack["sessions"]["alice"]
+    )
+    assert s in [x.uuid for x in mogan.server.list()]
+    assert p not in [x.uuid for x in mogan.flavor.list()]
+
+    # Clean up: every server goes, by its owner or an admin.
+    everything = _call(stack, "admin", "GET", "/servers?all_tenants=True").json()
+    for x in everything["servers"]:
+        _wait_active(stack, x["uuid"])
+        owner = "alice" if x["uuid"] == s else "admin"
+        assert _call(stack, owner, "DELETE", f"/servers/{x['uuid']}").status_code == 204
+    deadline = time.monotonic() + 120
+    while _call(stack, "admin", "GET", "/servers?all_tenants=True").json()["servers"]:
+        assert time.monotonic() < deadline, "servers not deleted"
+        time.sleep(0.3)
+    assert _call(stack, "admin", "DELETE", f"/flavors/{p}").status_code == 204
+    assert _call(stack, "admin", "DELETE", f"/flavors/{f}").status_code == 204
