@@ -65,6 +65,12 @@ server_rules = [
         [("GET", "/v1/servers?all_tenants=True")],
     ),
     _rule(
+        "mogan:server:set_power_state",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Power a server on or off, or reboot it.",
+        [("PUT", "/v1/servers/{server_uuid}/states/power")],
+    ),
+    _rule(
         "mogan:server:delete",
         PROJECT_MEMBER_OR_ADMIN,
         "Delete a server.",

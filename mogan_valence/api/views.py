@@ -55,7 +55,16 @@ def server(conf, instance, fault=None, short: bool = False) -> dict:
         composed=bool(instance.composed),
         steps=list(extra.get(timing.STEPS_KEY) or []),
     )
-    if instance.status == states.ERROR and fault is not None:
+    # A fault shows on a server in ERROR, and on an ACTIVE one when a power
+    # action failed since it became ACTIVE.
+    if fault is not None and (
+        instance.status == states.ERROR
+        or (
+            instance.launched_at is not None
+            and fault.created_at is not None
+            and fault.created_at >= instance.launched_at
+        )
+    ):
         body["fault"] = {
             "code": fault.code,
             "message": fault.message,

@@ -60,6 +60,19 @@ def record_failure(
     LOG.error("Instance %s: %s failed: %s", instance_uuid, step, text)
 
 
+def record_power_failure(instance_uuid: str, action: str, error) -> None:
+    """A fault naming a failed power action; the instance keeps its status
+    and its last known power state."""
+    code, text, detail = describe(error)
+    fault_obj.InstanceFault(
+        instance_uuid=instance_uuid,
+        code=code,
+        message=f"{action}: {text}",
+        detail=f"{action} failed: {detail}",
+    ).create(None)
+    LOG.error("Instance %s: %s failed: %s", instance_uuid, action, text)
+
+
 def transition(instance: instance_obj.Instance, target: str, **values) -> None:
     """Move ``instance`` to ``target`` with ``values``, compare-and-swap.
 

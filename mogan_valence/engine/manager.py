@@ -54,7 +54,7 @@ def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
 class EngineManager:
     """The RPC endpoints of the engine (see ``rpcapi.EngineAPI``)."""
 
-    RPC_API_VERSION = "1.2"
+    RPC_API_VERSION = "1.3"
     target = messaging.Target(version=RPC_API_VERSION)
     # How long a delete request waits for the worker of the previous
     # operation to end (it has shown ERROR or ACTIVE and is only saving its
@@ -406,6 +406,53 @@ class EngineManager:
             LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
             self.workers.submit(obj.uuid, self.runner.run, context, saved)
         return obj
+
+    POWER_TARGETS = ("on", "off", "reboot", "soft_off", "soft_reboot")
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def set_power_state(self, context, instance, target):
+        """Power an ACTIVE instance's node on, off or reboot it.
+
+        Answers at once; a worker drives Ironic and records the new power
+        state, or a fault naming the action (the instance stays ACTIVE: a
+        failed power action changes nothing else).
+
+        :raises InvalidInput: an unknown target.
+        :raises InvalidStateTransition: the instance is not ACTIVE.
+        :raises Conflict: another operation owns the instance.
+        """
+        if target not in self.POWER_TARGETS:
+            raise exception.InvalidInput(
+                reason=f"'target' must be one of {', '.join(self.POWER_TARGETS)}, "
+                f"not {target!r}"
+            )
+        obj = self._find_instance(context, instance)
+        with self.workers.lock:
+            obj.refresh(context)
+            if obj.status != states.ACTIVE or not obj.node_uuid:
+                raise exception.InvalidStateTransition(
+                    instance=obj.uuid, current=obj.status, target=f"power {target}"
+                )
+            self.workers.submit(obj.uuid, self._power, obj.uuid, obj.node_uuid, target)
+        LOG.info("Instance %s: power %s requested", obj.uuid, target)
+        return obj
+
+    def _power(self, instance_uuid: str, node_uuid: str, target: str) -> None:
+        try:
+            power_state = self.ironic.set_power(node_uuid, target)
+        except Exception as e:  # noqa: BLE001  (recorded as a fault)
+            faults.record_power_failure(instance_uuid, f"power {target}", e)
+            return
+        instance = instance_obj.Instance.get(None, instance_uuid)
+        instance.power_state = power_state
+        try:
+            instance.save(expected_status=states.ACTIVE)
+        except exception.InvalidStateTransition:
+            LOG.warning(
+                "Instance %s left ACTIVE during power %s", instance_uuid, target
+            )
+            return
+        LOG.info("Instance %s: %s", instance_uuid, power_state)
 
     @staticmethod
     def _delete_started(obj: instance_obj.Instance, ident: str) -> bool:

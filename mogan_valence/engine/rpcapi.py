@@ -17,9 +17,10 @@ class EngineAPI:
     |       whose cleaning failed).
     | 1.2 - update_flavor, add_flavor_access, remove_flavor_access;
     |       create_instance takes metadata and partitions.
+    | 1.3 - set_power_state.
     """
 
-    RPC_API_VERSION = "1.2"
+    RPC_API_VERSION = "1.3"
 
     def __init__(
         self,
@@ -135,3 +136,8 @@ class EngineAPI:
                 context, "delete_instance", instance=instance, force_release=True
             )
         return self._prepare().call(context, "delete_instance", instance=instance)
+
+    def set_power_state(self, context, instance, target):
+        return self._prepare("1.3").call(
+            context, "set_power_state", instance=instance, target=target
+        )

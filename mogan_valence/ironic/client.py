@@ -343,6 +343,59 @@ class IronicClient:
             node_uuid, action, states.is_settled, timeout, f"node {node_uuid} to settle"
         )
 
+    def set_power(self, node_uuid: str, target: str) -> str:
+        """Power a node on, off or reboot it (``soft_*``: gracefully), and
+        wait until Ironic reports the result; returns the power state.
+
+        :raises NodeTimeout: Ironic did not get there within enroll_timeout.
+        :raises IronicError: Ironic refused or failed the change.
+        """
+        soft = target.startswith("soft_")
+        verb = target.removeprefix("soft_")
+        expected = "power off" if verb == "off" else "power on"
+        try:
+            self._call(
+                f"power {target} {node_uuid}",
+                self.client.node.set_power_state,
+                node_uuid,
+                verb,
+                soft=soft,
+            )
+        except ironic_exc.NotFound as e:
+            raise exc.NodeNotFound(node=node_uuid) from e
+        except (ironic_exc.BadRequest, ironic_exc.Conflict) as e:
+            raise exc.IronicError(
+                reason=f"Ironic refused to power {target} node {node_uuid}: {e}"
+            ) from e
+        timeout = self.conf.engine.enroll_timeout
+
+        def done(node: dict) -> bool:
+            if node["target_power_state"]:
+                return False
+            if node.get("last_error") and node["power_state"] != expected:
+                raise exc.IronicError(
+                    reason=f"power {target} of node {node_uuid} failed: "
+                    f"{node['last_error']}"
+                )
+            return node["power_state"] == expected
+
+        try:
+            node = polling.wait_for(
+                lambda: self.get_node(node_uuid),
+                done,
+                timeout=timeout,
+                what=f"node {node_uuid} to power {target}",
+                delay_first=True,
+            )
+        except polling.PollTimeout as e:
+            raise exc.NodeTimeout(
+                node_uuid,
+                f"power {target}",
+                (e.last or {}).get("provision_state"),
+                timeout,
+            ) from e
+        return node["power_state"]
+
     def power_off(self, node_uuid: str) -> None:
         """Power a node off and wait until Ironic reports it off."""
         self._call(

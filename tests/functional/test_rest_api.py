@@ -1,6 +1,7 @@
 """python-moganclient 0.1.0 drives the REST API (mogan-valence-api, noauth)
 in front of the engine, the real Ironic, RabbitMQ and the simulator: a
-composed server created, shown ACTIVE, listed and deleted over REST."""
+composed server created, shown ACTIVE, listed, powered off and on, and
+deleted over REST."""
 
 import time
 import uuid as uuidlib
@@ -111,6 +112,22 @@ def test_moganclient_composed_server_end_to_end(stack, ironic):
             flavor_uuid=flavor.uuid,
             networks=[{"net_id": NET}],
         )
+
+    # Power off and on through PUT /states/power (the 0.1.0 client has no
+    # call for it; its OSC plugin sends this same request).
+    session = ks_session.Session(auth=noauth.NoAuth())
+    for target, power_state in (("off", "power off"), ("on", "power on")):
+        answer = session.put(
+            f"{api.url}/servers/{server.uuid}/states/power",
+            json={"target": target},
+            raise_exc=False,
+        )
+        assert answer.status_code == 202, answer.text
+        _wait(
+            lambda: mogan.server.get(server.uuid),
+            lambda s, p=power_state: s.power_state == p,
+        )
+    assert ironic.client().node.get(node_uuid).power_state == "power on"
 
     mogan.server.delete(server.uuid)
 

@@ -160,6 +160,13 @@ class FakeIronic:
         self._maybe_fail("provide")
         self.nodes[node_uuid]["provision_state"] = "available"
 
+    def set_power(self, node_uuid, target):
+        self.calls.append(("set_power", node_uuid, target))
+        self._maybe_fail("set_power")
+        state = "power off" if target.endswith("off") else "power on"
+        self.nodes[node_uuid]["power_state"] = state
+        return state
+
     def make_available(self, node_uuid, node=None):
         state = self.nodes[node_uuid]["provision_state"]
         if state == "enroll":

@@ -102,6 +102,17 @@ def get_states(uuid):
     return {"power_state": obj.power_state, "status": obj.status, "locked": False}
 
 
+@blueprint.put("/<uuid>/states/power")
+def set_power_state(uuid):
+    ctx = context()
+    obj = _owned(uuid)
+    policy.authorize("mogan:server:set_power_state", ctx, _target(obj))
+    data = body()
+    schema.power.validate(data)
+    state()["engine"].set_power_state(ctx, obj.uuid, data["target"])
+    return "", 202
+
+
 @blueprint.post("")
 def create_server():
     ctx = context()

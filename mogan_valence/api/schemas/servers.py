@@ -73,4 +73,12 @@ CREATE = {
 
 POWER_TARGETS = ("on", "off", "reboot", "soft_off", "soft_reboot")
 
+POWER = {
+    "type": "object",
+    "properties": {"target": {"enum": list(POWER_TARGETS)}},
+    "required": ["target"],
+    "additionalProperties": False,
+}
+
 create = SchemaValidator(CREATE)
+power = SchemaValidator(POWER, root="power")

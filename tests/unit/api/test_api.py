@@ -382,3 +382,45 @@ class TestNoAuthPipeline(engine_base.EngineTestCase):
             "/v1/flavors", json={"name": "x", "resources": {"baremetal": 1}}
         )
         self.assertEqual(201, response.status_code, response.get_data(as_text=True))
+
+
+class TestPower(ApiTestCase):
+    def test_power_off_and_on(self):
+        created = self.server()
+        path = f"/v1/servers/{created['uuid']}/states/power"
+        for target, power_state in (("off", "power off"), ("on", "power on")):
+            response, _ = self.call("member_a", "PUT", path, {"target": target})
+            self.assertEqual(202, response.status_code)
+            self.manager.wait_idle(30)
+            states_body = self.call("member_a", "GET", path.rsplit("/", 1)[0])[1]
+            self.assertEqual(power_state, states_body["power_state"])
+
+    def test_a_failed_power_action_is_a_fault_and_changes_nothing_else(self):
+        from mogan_valence.ironic import exceptions as ironic_exc
+
+        created = self.server()
+        self.ironic.fail_next["set_power"] = ironic_exc.IronicError(reason="BMC gone")
+        path = f"/v1/servers/{created['uuid']}"
+        response, _ = self.call(
+            "member_a", "PUT", f"{path}/states/power", {"target": "off"}
+        )
+        self.assertEqual(202, response.status_code)
+        self.manager.wait_idle(30)
+        shown = self.call("member_a", "GET", path)[1]
+        self.assertEqual(states.ACTIVE, shown["status"])
+        self.assertEqual(states.POWER_ON, shown["power_state"])
+        self.assertTrue(shown["fault"]["message"].startswith("power off: "))
+        self.assertIn("BMC gone", shown["fault"]["message"])
+
+    def test_who_may_power_what(self):
+        created = self.server()
+        path = f"/v1/servers/{created['uuid']}/states/power"
+        self.assertEqual(
+            404, self.call("member_b", "PUT", path, {"target": "off"})[0].status_code
+        )
+        self.assertEqual(
+            403, self.call("reader_a", "PUT", path, {"target": "off"})[0].status_code
+        )
+        response, body = self.call("member_a", "PUT", path, {"target": "sideways"})
+        self.assertEqual(400, response.status_code)
+        self.assertIn("target", self.fault(body))
