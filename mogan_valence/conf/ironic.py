@@ -16,7 +16,7 @@ opts = [
         "api_version",
         default="1.81",
         help="Bare Metal API microversion every request is pinned to. The "
-        "engine needs at least 1.52 (allocations).",
+        "engine needs at least 1.61 (allocations, retired nodes).",
     ),
 ]
 

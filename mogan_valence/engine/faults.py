@@ -34,6 +34,14 @@ def describe(error) -> tuple[int, str, str]:
     return code, text, f"{kind}: {text}"
 
 
+# instance_faults.message is a String(255); the detail keeps all of it.
+MESSAGE_MAX = 255
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 3] + "..."
+
+
 def record_failure(
     instance_uuid: str, step: str, error, status: str = states.ERROR, context=None
 ) -> None:
@@ -43,14 +51,24 @@ def record_failure(
     finds why.
     """
     code, text, detail = describe(error)
+    instance = instance_obj.Instance.get(context, instance_uuid)
+    current = instance.status
+    if current != status and not states.can_transition(current, status):
+        # A DELETED instance never comes back as ERROR.
+        LOG.warning(
+            "Instance %s is %s: not recording '%s: %s' on it",
+            instance_uuid,
+            current,
+            step,
+            text,
+        )
+        return
     fault_obj.InstanceFault(
         instance_uuid=instance_uuid,
         code=code,
-        message=f"{step}: {text}",
+        message=_short(f"{step}: {text}"),
         detail=f"step {step} failed: {detail}",
     ).create(context)
-    instance = instance_obj.Instance.get(context, instance_uuid)
-    current = instance.status
     if current != status:
         instance.status = status
     instance.power_state = None
@@ -67,7 +85,7 @@ def record_power_failure(instance_uuid: str, action: str, error) -> None:
     fault_obj.InstanceFault(
         instance_uuid=instance_uuid,
         code=code,
-        message=f"{action}: {text}",
+        message=_short(f"{action}: {text}"),
         detail=f"{action} failed: {detail}",
     ).create(None)
     LOG.error("Instance %s: %s failed: %s", instance_uuid, action, text)

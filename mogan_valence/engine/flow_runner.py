@@ -14,6 +14,7 @@ import taskflow.engines
 from taskflow import states as tf_states
 
 from mogan_valence.common import exception
+from mogan_valence.common import secrets
 from mogan_valence.common import states
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
@@ -112,14 +113,10 @@ class FlowRunner:
                 )
             elif state in (tf_states.REVERTED, tf_states.FAILURE):
                 # It ended badly before its saved copy was removed: its
-                # revert ran, and the lifecycle task recorded the fault.
-                self._ensure_error(
-                    instance_uuid,
-                    saved.kind,
-                    exception.MoganValenceException(
-                        f"the {saved.kind} failed and was reverted"
-                    ),
-                )
+                # revert ran, and the lifecycle task recorded the fault
+                # (this covers an engine killed before it could).
+                step, error = _saved_failure(saved)
+                self._ensure_error(instance_uuid, step or saved.kind, error)
             else:
                 if state is None and resumed:
                     saved = self.flows.restart(saved)
@@ -127,7 +124,28 @@ class FlowRunner:
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
             self._ensure_error(instance_uuid, saved.kind, e)
             self._save_steps(instance_uuid, timer)
-        self._forget(saved)
+        if self._settled(instance_uuid):
+            self._forget(saved)
+        else:
+            # Recording the outcome failed (the database?): keep the flow,
+            # so that the next start finishes the bookkeeping.
+            LOG.error(
+                "The %s of %s ended but the instance is not in a final state; "
+                "its flow is kept for the next start",
+                saved.kind,
+                instance_uuid,
+            )
+
+    @staticmethod
+    def _settled(instance_uuid: str) -> bool:
+        try:
+            status = instance_obj.Instance.get(None, instance_uuid).status
+        except exception.InstanceNotFound:
+            return True
+        except Exception:  # noqa: BLE001  (unknown: keep the flow)
+            LOG.exception("Could not read instance %s", instance_uuid)
+            return False
+        return status not in (states.BUILDING, states.DELETING)
 
     def _run_engine(self, flow, saved: persistence.SavedFlow, timer) -> None:
         engine = taskflow.engines.load(
@@ -173,11 +191,24 @@ class FlowRunner:
                 )
                 self._forget(saved)
                 continue
+            except Exception:  # noqa: BLE001  (one flow never stops the engine)
+                LOG.exception(
+                    "Cannot resume the %s of %s now; it is kept for the next start",
+                    saved.kind,
+                    saved.instance_uuid,
+                )
+                continue
             if instance.status == states.DELETED:
                 self._forget(saved)
                 continue
             found.append(saved)
         return found
+
+    def run_all(self, context, saved_flows: list) -> None:
+        """Resume the saved flows of one instance, oldest first, on one
+        worker (a create that ended unforgotten, then its delete)."""
+        for saved in saved_flows:
+            self.run(context, saved, resumed=True)
 
     @staticmethod
     def _save_steps(instance_uuid: str, timer: timing.StepTimer) -> None:
@@ -199,8 +230,26 @@ class FlowRunner:
             if instance.status not in (states.ERROR, states.DELETED):
                 faults.record_failure(instance_uuid, step, error)
             else:
-                LOG.warning("Instance %s: %s failed: %s", instance_uuid, step, error)
+                LOG.warning(
+                    "Instance %s: %s failed: %s",
+                    instance_uuid,
+                    step,
+                    secrets.mask(str(error)),
+                )
         except Exception:  # noqa: BLE001
             LOG.exception(
                 "Instance %s failed and could not be marked ERROR", instance_uuid
             )
+
+
+def _saved_failure(saved: persistence.SavedFlow) -> tuple[str | None, object]:
+    """The step whose failure ended a saved flow, and that failure (a revert
+    failure first: it is what left the flow unfinished)."""
+    for attr, prefix in (("revert_failure", "revert of "), ("failure", "")):
+        for atom in saved.flow_detail:
+            failure = getattr(atom, attr, None)
+            if failure is not None and atom.name != "instance-to-error-on-revert":
+                return f"{prefix}{atom.name}", failure
+    return None, exception.MoganValenceException(
+        f"the {saved.kind} failed and was reverted"
+    )

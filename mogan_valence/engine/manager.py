@@ -91,19 +91,27 @@ class EngineManager:
         An error about one flow is logged and never stops the engine.
         """
         resumed = 0
-        for saved in self.runner.unfinished(context):
+        try:
+            unfinished = self.runner.unfinished(context)
+        except Exception:  # noqa: BLE001  (the engine starts all the same)
+            LOG.exception("Could not read the flows left unfinished")
+            return 0
+        by_instance: dict[str, list] = {}
+        for saved in unfinished:
+            by_instance.setdefault(saved.instance_uuid, []).append(saved)
+        for instance_uuid, saved_flows in by_instance.items():
             LOG.warning(
                 "Resuming the %s of instance %s, left unfinished by a previous "
                 "run of this engine",
-                saved.kind,
-                saved.instance_uuid,
+                " and ".join(s.kind for s in saved_flows),
+                instance_uuid,
             )
             try:
                 self.workers.submit(
-                    saved.instance_uuid, self.runner.run, context, saved, True
+                    instance_uuid, self.runner.run_all, context, saved_flows
                 )
             except Exception:  # noqa: BLE001  (one instance never stops all)
-                LOG.exception("Could not resume the flow of %s", saved.instance_uuid)
+                LOG.exception("Could not resume the flow of %s", instance_uuid)
                 continue
             resumed += 1
         return resumed
@@ -311,16 +319,22 @@ class EngineManager:
         )
         try:
             instance.create(context)
-            LOG.info(
-                "Creating instance %s (%s) of flavor %s",
-                instance.name,
-                instance.uuid,
-                flavor_o.name,
-            )
-            self.workers.submit(instance_uuid, self.runner.run, context, saved)
         except Exception:
             # Nothing ran yet; a create that is not answered is not resumed.
             self.flows.done(saved)
+            raise
+        LOG.info(
+            "Creating instance %s (%s) of flavor %s",
+            instance.name,
+            instance.uuid,
+            flavor_o.name,
+        )
+        try:
+            self.workers.submit(instance_uuid, self.runner.run, context, saved)
+        except Exception as e:
+            # The row exists: it must not stay BUILDING with nothing at work.
+            self.flows.done(saved)
+            faults.record_failure(instance_uuid, "create", e, context=context)
             raise
         return instance
 

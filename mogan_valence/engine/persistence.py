@@ -146,17 +146,23 @@ class FlowStore:
         return count
 
     def restart(self, saved: SavedFlow) -> SavedFlow:
-        """A fresh copy of a flow that never ran its first atom.
+        """The same flow, as it was before its first atom.
 
         NOTE: taskflow saves the injector atom of a new flow before the
         values it injects; a flow killed in between cannot be loaded again
-        ('NoneType' object has no attribute 'keys'). Nothing of it ran, so
-        it starts over from what its metadata keeps.
+        ('NoneType' object has no attribute 'keys'). Nothing of it ran: its
+        atom details go (one statement, so a kill leaves it either way) and
+        it starts over from the store its metadata keeps.
         """
-        meta = dict(saved.meta)
-        kind, instance_uuid = meta.pop("kind"), meta.pop("instance_uuid")
-        self.done(saved)
-        return self.new(kind, instance_uuid, **meta)
+        tables = self.backend.get_connection()._tables
+        with self.backend.engine.begin() as conn:
+            conn.execute(
+                tables.atomdetails.delete().where(
+                    tables.atomdetails.c.parent_uuid == saved.flow_detail.uuid
+                )
+            )
+        book = self.backend.get_connection().get_logbook(saved.book.uuid)
+        return SavedFlow(book, next(iter(book)))
 
     def find(self, kind: str, instance_uuid: str) -> SavedFlow | None:
         """This host's saved flow of ``kind`` for an instance, if any."""
@@ -174,7 +180,8 @@ class FlowStore:
             if not (book.name or "").startswith(self.prefix):
                 continue
             details = list(book)
-            if len(details) != 1 or not details[0].meta:
+            meta = details[0].meta if len(details) == 1 else None
+            if not meta or not {"kind", "instance_uuid", "store"} <= set(meta):
                 LOG.warning("Ignoring logbook %s: not one of ours", book.name)
                 continue
             found.append(SavedFlow(book, details[0]))

@@ -62,6 +62,9 @@ _CONNECTION_ERRORS = (
 # ten seconds.
 _CONFLICT_RETRIES = 10
 _CONFLICT_RETRY_INTERVAL = 1
+# extra key on a node whose cleaning failed: it may still hold a tenant's
+# data, whatever state it is moved to, until an operator removes the key.
+NEEDS_CLEAN_KEY = "mogan_valence_needs_clean"
 # driver_info keys whose values are secrets (Ironic masks them in answers).
 _SECRET_KEYS = ("password", "secret", "token", "key")
 
@@ -478,7 +481,17 @@ class IronicClient:
         }
         if traits:
             kwargs["traits"] = list(traits)
-        if exclude_nodes:
+        # Look first: a resumed step finds the allocation it made (and a
+        # conflicting create would pay ironicclient's 409 retries).
+        allocation = self._find_allocation(instance_uuid)
+        if allocation is not None and (
+            allocation["state"] == "error"
+            or allocation.get("node_uuid") in set(exclude_nodes)
+        ):
+            # A failed or earlier attempt's leftover: start again.
+            self.delete_allocation(instance_uuid)
+            allocation = None
+        if allocation is None and exclude_nodes:
             candidates = [
                 n["uuid"]
                 for n in self.list_nodes(
@@ -495,16 +508,6 @@ class IronicClient:
                     f"besides the node(s) already tried: {', '.join(exclude_nodes)}"
                 )
             kwargs["candidate_nodes"] = candidates
-        # Look first: a resumed step finds the allocation it made (and a
-        # conflicting create would pay ironicclient's 409 retries).
-        allocation = self._find_allocation(instance_uuid)
-        if allocation is not None and (
-            allocation["state"] == "error"
-            or allocation.get("node_uuid") in set(exclude_nodes)
-        ):
-            # A failed or earlier attempt's leftover: start again.
-            self.delete_allocation(instance_uuid)
-            allocation = None
         if allocation is None:
             try:
                 allocation = _to_dict(
@@ -649,8 +652,15 @@ class IronicClient:
         if not states.is_settled(node):
             # In transition (deploying, cleaning, ...): let it settle first.
             node = self._settle(node_uuid, "undeploy", timeout)
-        if node["provision_state"] == states.CLEANFAIL:
+        unclean = node["provision_state"] == states.CLEANFAIL or bool(
+            (node.get("extra") or {}).get(NEEDS_CLEAN_KEY)
+        )
+        if unclean:
             if not force:
+                # NOTE: 'manage' takes a node out of clean failed without
+                # cleaning it: only an operator's explicit removal of the
+                # mark says that it was cleaned.
+                self._mark_unclean(node)
                 raise exc.CleanFailed(
                     node_uuid,
                     "undeploy",
@@ -676,16 +686,31 @@ class IronicClient:
                     ],
                 )
             self._set_state(node_uuid, states.VERB_DELETED)
-            node = self._wait(
-                node_uuid,
-                "undeploy",
-                {states.AVAILABLE, states.MANAGEABLE},
-                timeout,
-                fail_states=frozenset({states.CLEANFAIL, states.ERROR}),
-            )
+            try:
+                node = self._wait(
+                    node_uuid,
+                    "undeploy",
+                    {states.AVAILABLE, states.MANAGEABLE},
+                    timeout,
+                    fail_states=frozenset({states.CLEANFAIL, states.ERROR}),
+                )
+            except exc.CleanFailed:
+                self._mark_unclean(self.get_node(node_uuid))
+                raise
         if node["allocation_uuid"]:
             self.delete_allocation(node["allocation_uuid"])
             node = self.get_node(node_uuid)
-        if node["instance_uuid"]:
+        # A node leaving the pool keeps its claim until it is removed: an
+        # available one (its deploy never started) must not be schedulable.
+        if node["instance_uuid"] and not retire:
             self._patch(node_uuid, [{"op": "remove", "path": "/instance_uuid"}])
         return node
+
+    def _mark_unclean(self, node: dict) -> None:
+        """Mark a node whose cleaning failed, for good (idempotent)."""
+        if (node.get("extra") or {}).get(NEEDS_CLEAN_KEY):
+            return
+        self._patch(
+            node["uuid"],
+            [{"op": "add", "path": f"/extra/{NEEDS_CLEAN_KEY}", "value": True}],
+        )

@@ -73,6 +73,8 @@ class CleanFailed(NodeStateError):
         "Its hardware stays out of the pool until it is cleaned: an operator "
         "fixes the node and cleans it in Ironic ('baremetal node manage "
         "%(node)s', then 'baremetal node clean %(node)s' with erase steps), "
-        "then deletes the server again; or an admin releases it uncleaned "
-        "with 'mogan-valence server delete --force-release'"
+        "removes its mark ('baremetal node unset %(node)s --extra "
+        "mogan_valence_needs_clean') and deletes the server again; or an "
+        "admin releases it uncleaned with 'mogan-valence server delete "
+        "--force-release'"
     )

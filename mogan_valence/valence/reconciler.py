@@ -45,6 +45,7 @@ from oslo_utils import uuidutils
 
 from mogan_valence.common import exception
 from mogan_valence.common import states
+from mogan_valence.ironic import client as ironic_client
 from mogan_valence.ironic import states as ironic_states
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
@@ -113,17 +114,18 @@ def _aware(value) -> datetime.datetime | None:
     return value
 
 
-def _hold_advice(state: str | None, target: str | None) -> str:
+def _hold_advice(state: str | None, target: str | None, unclean: bool) -> str:
+    if unclean and not target:
+        return (
+            "its cleaning failed: clean it in Ironic ('baremetal node manage', "
+            "then 'baremetal node clean' with erase steps), remove its mark "
+            f"('baremetal node unset --extra {ironic_client.NEEDS_CLEAN_KEY}') "
+            "and delete the server again; or have an admin force its release"
+        )
     if target:
         return (
             f"Ironic is still working on it ({state} -> {target}); if it does "
             "not end in a clean state, an operator must clean it"
-        )
-    if state == ironic_states.CLEANFAIL:
-        return (
-            "its cleaning failed: fix the node and run 'baremetal node manage' "
-            "then 'baremetal node provide' on it, or delete the server again; "
-            "or have an admin force its release"
         )
     return (
         "it may still hold a tenant's data: an operator must clean it (delete "
@@ -187,9 +189,14 @@ class Reconciler:
         """A HOLD unless Ironic's node is in a state safe to unenroll."""
         state = node.get("provision_state")
         target = node.get("target_provision_state")
-        if state in RECLAIMABLE_STATES and not target:
+        # A node whose cleaning failed stays held whatever state an operator
+        # moved it to ('manage' does not clean), until its mark is removed.
+        unclean = state == ironic_states.CLEANFAIL or bool(
+            (node.get("extra") or {}).get(ironic_client.NEEDS_CLEAN_KEY)
+        )
+        if state in RECLAIMABLE_STATES and not target and not unclean:
             return None
-        advice = _hold_advice(state, target)
+        advice = _hold_advice(state, target, unclean)
         LOG.warning(
             "Reconciler leaves Ironic node %s (%s) and its Valence node alone: "
             "%s, but it is in provision state '%s'; %s",

@@ -10,6 +10,7 @@ from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import composition as composition_mod
 from mogan_valence.valence import enrollment
+from mogan_valence.valence import exceptions as valence_exc
 from mogan_valence.valence import reconciler as reconciler_mod
 
 LOG = logging.getLogger(__name__)
@@ -19,6 +20,12 @@ INSTANCE_UUID = ext_mod.INSTANCE_UUID
 FLAVOR = ext_mod.FLAVOR
 NODE_UUID = ext_mod.NODE_UUID
 VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id"}
+# Failures after which a compose may still have gone through.
+OUTCOME_UNKNOWN = (
+    valence_exc.ValenceComposeOutcomeUnknown,
+    valence_exc.ValenceUnreachable,
+    valence_exc.ValenceServerError,
+)
 # The node the scheduling task found, as the tasks of the compose branch of
 # ``compose_on_no_valid_node`` see it.
 SCHEDULED_NODE = "scheduled_node"
@@ -81,6 +88,8 @@ class ComposeNodeTask(task.Task):
 
     def execute(self, instance_uuid, flavor, scheduled_node=None):
         if self.only_if_unscheduled and scheduled_node:
+            # A pool node: not composed (an earlier attempt may have been).
+            _save_instance(instance_uuid, composed=False)
             return None
         name = node_name(instance_uuid)
         comp = composition_mod.validate(flavor["composition"])
@@ -136,30 +145,39 @@ class ComposeNodeTask(task.Task):
             if self.only_if_unscheduled and kwargs.get("scheduled_node"):
                 return  # it did nothing
             podm_id = _podm_id(self.conf, flavor)
-            # The compose may have gone through unanswered, and Valence may
-            # commit it a moment after a first look finds nothing.
-            nodes = self.valence.wait_for_nodes_by_name(name, podm_id)
+            # A compose whose outcome is unknown may have gone through, and
+            # Valence may commit it a moment after a first look finds
+            # nothing; a refused one is looked for once.
+            unknown = result.check(*OUTCOME_UNKNOWN) is not None
+            nodes = self.valence.wait_for_nodes_by_name(
+                name, podm_id, window=None if unknown else 0
+            )
             if not nodes:
-                self._mark_unresolved(instance_uuid, name, podm_id)
+                if unknown:
+                    self._mark_unresolved(instance_uuid, name, podm_id)
+                else:
+                    _save_instance(instance_uuid, composed=False)
                 return
             self._release_all(instance_uuid, nodes, "composed for")
         elif result is not None:
-            # Released with any duplicate that appeared since.
-            others = [
-                n
-                for n in self.valence.find_nodes_by_name(name, result.get("podm_id"))
-                if n["uuid"] != result["uuid"]
-            ]
+            # The node it knows first, then any duplicate that appeared since.
             if self.valence.release_node(result["uuid"]):
                 LOG.info(
                     "Instance %s: released Valence node %s",
                     instance_uuid,
                     result["uuid"],
                 )
+            others = [
+                n
+                for n in self.valence.find_nodes_by_name(name, result.get("podm_id"))
+                if n["uuid"] != result["uuid"]
+            ]
             self._release_all(instance_uuid, others, "a duplicate of")
         else:
             return
-        _save_instance(instance_uuid, node_uuid=None, node=None)
+        # Nothing composed is left for it (a reschedule may now take a pool
+        # node, which must not be torn down as a composed one).
+        _save_instance(instance_uuid, node_uuid=None, node=None, composed=False)
 
     @staticmethod
     def _mark_unresolved(instance_uuid: str, name: str, podm_id) -> None:

@@ -139,6 +139,33 @@ class TestResumedCreate(RestartTestCase):
         # Not deployed a second time.
         self.assertEqual(1, [c[0] for c in self.ironic.calls].count("deploy"))
 
+    def test_a_failure_that_could_not_be_recorded_keeps_the_flow(self):
+        """The create fails and even ERROR cannot be written (the database
+        is away): the flow stays for the next start, which records it."""
+        self.manager.create_flavor(self.ctx, "nothing", resources={"nothing": 1})
+        real = faults.record_failure
+        self.patch(faults, "record_failure", mock_raise(RuntimeError("db away")))
+        got = self.create(flavor="nothing")
+        self.assertEqual(states.BUILDING, got["instance"].status)
+        self.assertEqual(1, len(self.manager.flows.unfinished()))
+        self.patch(faults, "record_failure", real)
+        engine, _ = self.restart()
+        got = engine.get_instance(self.ctx, got["instance"].uuid)
+        self.assertEqual(states.ERROR, got["instance"].status)
+        # The fault names the step that really failed.
+        self.assertTrue(
+            got["fault"].message.startswith("schedule-create-instance: "),
+            got["fault"].message,
+        )
+        self.assertEqual([], self.manager.flows.unfinished())
+
+
+def mock_raise(error):
+    def raiser(*args, **kwargs):
+        raise error
+
+    return raiser
+
 
 class TestSavedFlowRows(RestartTestCase):
     def test_create_and_delete_leave_no_taskflow_rows(self):

@@ -82,9 +82,9 @@ class GatedRunsMixin:
         self.addCleanup(gate.set)
         real_run = flow_runner.FlowRunner.run
 
-        def gated(runner, *args):
+        def gated(runner, *args, **kwargs):
             gate.wait(10)
-            return real_run(runner, *args)
+            return real_run(runner, *args, **kwargs)
 
         self.useFixture(fixtures.MockPatchObject(flow_runner.FlowRunner, "run", gated))
         return gate

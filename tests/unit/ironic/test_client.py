@@ -118,11 +118,14 @@ class IronicApi:
     def _patch_node(self, request, context):
         node = self.nodes[request.path.rsplit("/", 1)[1]]
         for op in request.json():
-            key = op["path"].lstrip("/")
+            *parents, key = op["path"].lstrip("/").split("/")
+            target = node
+            for parent in parents:
+                target = target.setdefault(parent, {})
             if op["op"] == "remove":
-                node[key] = None
+                target[key] = None
             else:
-                node[key] = op["value"]
+                target[key] = op["value"]
         return self._public(node)
 
     def _set_provision(self, request, context):
@@ -342,3 +345,14 @@ class TestUndeployRetires(IronicClientTestCase):
         self.assertEqual([], self.api.provision_verbs())
         self.ironic.undeploy(NODE, retire=True, force=True)
         self.assertEqual([], self.api.provision_verbs())
+
+    def test_a_node_whose_clean_failed_is_marked_and_manage_does_not_clear_it(self):
+        self.api.add_node(state="clean failed")
+        self.assertRaises(exc.CleanFailed, self.ironic.undeploy, NODE, retire=True)
+        self.assertTrue(self.api.nodes[NODE]["extra"][ironic_mod.NEEDS_CLEAN_KEY])
+        # An operator's 'manage' alone: still unclean for the engine.
+        self.api.nodes[NODE]["provision_state"] = "manageable"
+        self.assertRaises(exc.CleanFailed, self.ironic.undeploy, NODE, retire=True)
+        # The operator cleaned it and removed the mark.
+        del self.api.nodes[NODE]["extra"][ironic_mod.NEEDS_CLEAN_KEY]
+        self.assertEqual("manageable", self.ironic.undeploy(NODE)["provision_state"])

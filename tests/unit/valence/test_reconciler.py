@@ -9,6 +9,7 @@ import fixtures
 from oslo_utils import uuidutils
 
 from mogan_valence.common import states
+from mogan_valence.ironic import client as ironic_client
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import enrollment
@@ -339,7 +340,22 @@ class TestTenantSafety(ReconcilerTestCase):
         self.assertFalse(safe & set(self.sim.state.nodes))
         reason = {a.node_uuid: a.reason for a in holds}
         clean_failed = next(n for n, s in held.items() if s == "clean failed")
-        self.assertIn("provide", reason[clean_failed])
+        self.assertIn("mogan_valence_needs_clean", reason[clean_failed])
+
+    def test_a_node_whose_clean_failed_stays_held_after_manage(self):
+        """'baremetal node manage' takes a node out of clean failed without
+        cleaning it: its mark keeps it held until an operator removes it."""
+        node = self.errored_with("manageable")
+        self.ironic.nodes[node]["extra"][ironic_client.NEEDS_CLEAN_KEY] = True
+        self.later()
+        actions = self.worker.run()
+        self.assertEqual(["hold"], [a.kind for a in actions])
+        self.assertIn(node, self.ironic.nodes)
+        self.assertIn(node, self.sim.state.nodes)
+        del self.ironic.nodes[node]["extra"][ironic_client.NEEDS_CLEAN_KEY]
+        actions = self.worker.run()
+        self.assertEqual(["unenroll", "release"], [a.kind for a in actions])
+        self.assertNotIn(node, self.sim.state.nodes)
 
     def test_a_node_ironic_holds_is_never_released(self):
         node = self.errored_with("available")

@@ -213,6 +213,37 @@ class TestComposeBranch(EngineWithValence):
         self.assertNotIn("create_node", ops)
         self.assertNotIn("claim_node", ops)
 
+    def test_a_reschedule_onto_a_pool_node_leaves_it_in_the_pool(self):
+        """Attempt 1 composes and its deploy fails; attempt 2 takes a pool
+        node: that node is not composed, so its delete must not retire it
+        or take it out of Ironic."""
+        real_deploy = self.ironic.deploy
+        failed = []
+
+        def deploy(node_uuid, info, configdrive=None, node=None):
+            if not failed:
+                failed.append(node_uuid)
+                self.ironic.nodes[node_uuid]["provision_state"] = "deploy failed"
+                # A pool node frees up meanwhile.
+                self.ironic.nodes.update(
+                    fake_ironic.FakeIronic({engine_base.NODE_A: "baremetal"}).nodes
+                )
+                raise ironic_exc.NodeStateError(node_uuid, "deploy", "deploy failed")
+            return real_deploy(node_uuid, info, configdrive=configdrive, node=node)
+
+        self.ironic.deploy = deploy
+        got = self.create(flavor="both")
+        self.assertEqual(states.ACTIVE, got["instance"].status, got["fault"])
+        self.assertEqual(engine_base.NODE_A, got["instance"].node_uuid)
+        self.assertFalse(got["instance"].is_composed)
+        self.assertEqual({}, self.sim.state.nodes)
+        self.assertNotIn(failed[0], self.ironic.nodes)
+        got = self.delete(got["instance"].uuid)
+        self.assertEqual(states.DELETED, got["instance"].status)
+        pool_node = self.ironic.nodes[engine_base.NODE_A]
+        self.assertEqual("available", pool_node["provision_state"])
+        self.assertFalse(pool_node.get("retired"))
+
 
 class TestComposeOutcomes(EngineWithValence):
     def test_duplicates_of_the_node_name_leave_only_the_oldest(self):
