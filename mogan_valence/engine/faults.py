@@ -63,12 +63,7 @@ def record_failure(
             text,
         )
         return
-    fault_obj.InstanceFault(
-        instance_uuid=instance_uuid,
-        code=code,
-        message=_short(f"{step}: {text}"),
-        detail=f"step {step} failed: {detail}",
-    ).create(context)
+    _add_fault(instance_uuid, step, f"step {step}", (code, text, detail), context)
     if current != status:
         instance.status = status
     instance.power_state = None
@@ -81,14 +76,21 @@ def record_failure(
 def record_power_failure(instance_uuid: str, action: str, error) -> None:
     """A fault naming a failed power action; the instance keeps its status
     and its last known power state."""
-    code, text, detail = describe(error)
+    described = describe(error)
+    _add_fault(instance_uuid, action, action, described, None)
+    LOG.error("Instance %s: %s failed: %s", instance_uuid, action, described[1])
+
+
+def _add_fault(instance_uuid: str, label: str, what: str, described, context):
+    """The fault row: ``<label>: <text>`` (fits its column), and the whole
+    ``<what> failed: <kind>: <text>`` as its detail."""
+    code, text, detail = described
     fault_obj.InstanceFault(
         instance_uuid=instance_uuid,
         code=code,
-        message=_short(f"{action}: {text}"),
-        detail=f"{action} failed: {detail}",
-    ).create(None)
-    LOG.error("Instance %s: %s failed: %s", instance_uuid, action, text)
+        message=_short(f"{label}: {text}"),
+        detail=f"{what} failed: {detail}",
+    ).create(context)
 
 
 def transition(instance: instance_obj.Instance, target: str, **values) -> None:

@@ -399,29 +399,6 @@ class IronicClient:
             ) from e
         return node["power_state"]
 
-    def power_off(self, node_uuid: str) -> None:
-        """Power a node off and wait until Ironic reports it off."""
-        self._call(
-            f"power off {node_uuid}", self.client.node.set_power_state, node_uuid, "off"
-        )
-        try:
-            polling.wait_for(
-                lambda: self.get_node(node_uuid),
-                lambda n: (
-                    n["power_state"] == "power off" and not n["target_power_state"]
-                ),
-                timeout=self.conf.engine.enroll_timeout,
-                what=f"node {node_uuid} to power off",
-                delay_first=True,
-            )
-        except polling.PollTimeout as e:
-            raise exc.NodeTimeout(
-                node_uuid,
-                "power off",
-                (e.last or {}).get("provision_state"),
-                self.conf.engine.enroll_timeout,
-            ) from e
-
     def delete_node(self, node_uuid: str) -> bool:
         """Remove a node from Ironic; False if it was already gone.
 
