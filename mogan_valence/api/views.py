@@ -6,8 +6,6 @@ import flask
 from mogan_valence.common import states
 from mogan_valence.engine import timing
 
-SERVER_SHORT = ("uuid", "name", "description", "status", "power_state")
-
 
 def _time(value):
     return value.isoformat() if value is not None else None

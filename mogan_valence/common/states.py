@@ -13,6 +13,9 @@ POWER_ON = "power on"
 POWER_OFF = "power off"
 NOSTATE = None
 
+# What a power action may ask of a node.
+POWER_TARGETS = ("on", "off", "reboot", "soft_off", "soft_reboot")
+
 _TRANSITIONS: dict[str, frozenset[str]] = {
     # A building instance is deleted once its create has ended (ACTIVE or
     # ERROR): its flow owns it until then.

@@ -421,8 +421,6 @@ class EngineManager:
             self.workers.submit(obj.uuid, self.runner.run, context, saved)
         return obj
 
-    POWER_TARGETS = ("on", "off", "reboot", "soft_off", "soft_reboot")
-
     @messaging.expected_exceptions(*_EXPECTED)
     def set_power_state(self, context, instance, target):
         """Power an ACTIVE instance's node on, off or reboot it.
@@ -435,9 +433,9 @@ class EngineManager:
         :raises InvalidStateTransition: the instance is not ACTIVE.
         :raises Conflict: another operation owns the instance.
         """
-        if target not in self.POWER_TARGETS:
+        if target not in states.POWER_TARGETS:
             raise exception.InvalidInput(
-                reason=f"'target' must be one of {', '.join(self.POWER_TARGETS)}, "
+                reason=f"'target' must be one of {', '.join(states.POWER_TARGETS)}, "
                 f"not {target!r}"
             )
         obj = self._find_instance(context, instance)

@@ -164,14 +164,6 @@ class FlowStore:
         book = self.backend.get_connection().get_logbook(saved.book.uuid)
         return SavedFlow(book, next(iter(book)))
 
-    def find(self, kind: str, instance_uuid: str) -> SavedFlow | None:
-        """This host's saved flow of ``kind`` for an instance, if any."""
-        name = f"{self.prefix}{kind}:{instance_uuid}"
-        for saved in self.unfinished():
-            if saved.book.name == name:
-                return saved
-        return None
-
     def unfinished(self) -> list[SavedFlow]:
         """The flows this engine host left behind, oldest first."""
         conn = self.backend.get_connection()

@@ -163,6 +163,24 @@ def valence_section(
     return "\n[valence]\n" + "\n".join(lines) + "\n"
 
 
+def composed_engine(work, transport_url: str, ironic_url: str, systems: int, prefix):
+    """A started engine composing from a simulator of ``systems`` systems,
+    with a resource class of its own: (engine, simulator, resource class).
+    The caller stops both."""
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=systems)
+    sim.setUp()
+    resource_class = f"{prefix}-{uuidlib.uuid4().hex[:8]}"
+    engine = EngineProcess(
+        str(work / "engine"),
+        transport_url,
+        ironic_url,
+        extensions="valence",
+        extra=valence_section(sim.url, resource_class, retries=0),
+    )
+    engine.start()
+    return engine, sim, resource_class
+
+
 def assert_nothing_leaked(api, ironic, sim, resource_class: str) -> None:
     """No Valence or Ironic node that an ACTIVE instance does not own."""
     ctx = mv_context.get_admin_context()

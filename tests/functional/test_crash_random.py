@@ -14,13 +14,11 @@ import os
 import random
 import signal
 import time
-import uuid as uuidlib
 
 import pytest
 
 from mogan_valence.common import context as mv_context
 from mogan_valence.common import states
-from tests import fixtures as mv_fixtures
 from tests.functional import harness
 
 CTX = mv_context.get_admin_context()
@@ -33,18 +31,13 @@ SETTLE_TIMEOUT = 240
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, transport_url, ironic):
-    work = tmp_path_factory.mktemp("crash-random")
-    sim = mv_fixtures.Simulator(str(work / "valence"), systems=SYSTEMS)
-    sim.setUp()
-    composed_class = f"random-{uuidlib.uuid4().hex[:8]}"
-    engine = harness.EngineProcess(
-        str(work / "engine"),
+    engine, sim, composed_class = harness.composed_engine(
+        tmp_path_factory.mktemp("crash-random"),
         transport_url,
         ironic.url,
-        extensions="valence",
-        extra=harness.valence_section(sim.url, composed_class, retries=0),
+        SYSTEMS,
+        "random",
     )
-    engine.start()
     engine.api().create_flavor(CTX, "random", composition={"cpu_cores": 2})
     yield {"engine": engine, "sim": sim, "class": composed_class}
     engine.stop()

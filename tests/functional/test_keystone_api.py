@@ -7,6 +7,7 @@ import pytest
 import requests
 from moganclient.v1 import client as mogan_client
 
+from mogan_valence.common import states
 from tests.functional import harness
 
 IMAGE = "http://images.example.com/img.qcow2"
@@ -63,14 +64,10 @@ def _call(stack, who, method, path, body=None):
 
 
 def _wait_active(stack, uuid):
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        body = _call(stack, "admin", "GET", f"/servers/{uuid}").json()
-        if body["status"] != "building":
-            assert body["status"] == "active", body
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"server {uuid} still building")
+    got = harness.wait_status(
+        stack["api"].engine.api(), uuid, {states.ACTIVE, states.ERROR}
+    )
+    assert got["instance"].status == states.ACTIVE, got["fault"]
 
 
 def test_tokens(stack):

@@ -13,7 +13,6 @@ from keystoneauth1 import session as ks_session
 from moganclient.common import exceptions as mogan_exc
 from moganclient.v1 import client as mogan_client
 
-from tests import fixtures as mv_fixtures
 from tests.functional import harness
 
 IMAGE = "http://images.example.com/img.qcow2"
@@ -22,18 +21,9 @@ NET = "c1940655-8b8e-4370-b8f9-03ba1daeca31"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, transport_url, ironic):
-    work = tmp_path_factory.mktemp("rest")
-    sim = mv_fixtures.Simulator(str(work / "valence"), systems=2)
-    sim.setUp()
-    composed_class = f"rest-{uuidlib.uuid4().hex[:8]}"
-    engine = harness.EngineProcess(
-        str(work / "engine"),
-        transport_url,
-        ironic.url,
-        extensions="valence",
-        extra=harness.valence_section(sim.url, composed_class, retries=0),
+    engine, sim, composed_class = harness.composed_engine(
+        tmp_path_factory.mktemp("rest"), transport_url, ironic.url, 2, "rest"
     )
-    engine.start()
     api = harness.ApiProcess(engine)
     api.start()
     yield {"engine": engine, "api": api, "sim": sim, "class": composed_class}

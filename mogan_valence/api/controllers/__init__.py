@@ -1,7 +1,9 @@
 """One Flask blueprint per resource."""
 
 import flask
+from oslo_utils import uuidutils
 
+from mogan_valence.api import errors
 from mogan_valence.common import exception
 
 
@@ -11,6 +13,21 @@ def body() -> object:
     if data is None:
         raise exception.InvalidInput(reason="the request body must be JSON")
     return data
+
+
+def lookup(kind: str, uuid: str, get, allowed):
+    """``get(context, uuid)`` if ``uuid`` is a UUID naming something the
+    caller may see (``allowed(context, obj)``); 404 in every other case, so
+    that another project's resource and a missing one look the same."""
+    ctx = context()
+    if uuidutils.is_uuid_like(uuid):
+        try:
+            obj = get(ctx, uuid)
+        except exception.NotFound:
+            obj = None
+        if obj is not None and obj.uuid == uuid and allowed(ctx, obj):
+            return obj
+    raise errors.not_found(kind, uuid)
 
 
 def state():

@@ -5,13 +5,12 @@ access list; to anyone else it does not exist (404).
 """
 
 import flask
-from oslo_utils import uuidutils
 
-from mogan_valence.api import errors
 from mogan_valence.api import policy
 from mogan_valence.api import views
 from mogan_valence.api.controllers import body
 from mogan_valence.api.controllers import context
+from mogan_valence.api.controllers import lookup
 from mogan_valence.api.controllers import state
 from mogan_valence.api.schemas import flavors as schema
 from mogan_valence.common import exception
@@ -20,18 +19,14 @@ from mogan_valence.objects import flavor as flavor_obj
 blueprint = flask.Blueprint("flavors", __name__, url_prefix="/v1/flavors")
 
 
-def _visible(uuid: str) -> flavor_obj.Flavor:
+def visible(uuid: str) -> flavor_obj.Flavor:
     """The flavor if the caller may see it; 404 otherwise."""
-    ctx = context()
-    if not uuidutils.is_uuid_like(uuid):
-        raise errors.not_found("Flavor", uuid)
-    try:
-        obj = flavor_obj.Flavor.get(ctx, uuid)
-    except exception.FlavorNotFound:
-        raise errors.not_found("Flavor", uuid) from None
-    if obj.uuid != uuid or not (ctx.is_admin or obj.visible_to(ctx.project_id)):
-        raise errors.not_found("Flavor", uuid)
-    return obj
+    return lookup(
+        "Flavor",
+        uuid,
+        flavor_obj.Flavor.get,
+        lambda ctx, obj: ctx.is_admin or obj.visible_to(ctx.project_id),
+    )
 
 
 def _show(obj) -> dict:
@@ -54,7 +49,7 @@ def list_flavors():
 @blueprint.get("/<uuid>")
 def get_flavor(uuid):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:get", ctx)
     return _show(obj)
 
@@ -87,7 +82,7 @@ def create_flavor():
 @blueprint.patch("/<uuid>")
 def update_flavor(uuid):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:update", ctx)
     ops = body()
     schema.patch.validate(ops)
@@ -112,7 +107,7 @@ def update_flavor(uuid):
 @blueprint.delete("/<uuid>")
 def delete_flavor(uuid):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:delete", ctx)
     state()["engine"].delete_flavor(ctx, obj.uuid)
     return "", 204
@@ -121,7 +116,7 @@ def delete_flavor(uuid):
 @blueprint.get("/<uuid>/access")
 def list_access(uuid):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:access", ctx)
     return {"flavor_access": obj.access_list(ctx)}
 
@@ -129,7 +124,7 @@ def list_access(uuid):
 @blueprint.post("/<uuid>/access")
 def add_access(uuid):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:access", ctx)
     data = body()
     schema.access.validate(data)
@@ -140,7 +135,7 @@ def add_access(uuid):
 @blueprint.delete("/<uuid>/access/<project_id>")
 def remove_access(uuid, project_id):
     ctx = context()
-    obj = _visible(uuid)
+    obj = visible(uuid)
     policy.authorize("mogan:flavor:access", ctx)
     state()["engine"].remove_flavor_access(ctx, obj.uuid, project_id)
     return "", 204

@@ -5,7 +5,6 @@ policy check; admins see every project's.
 """
 
 import flask
-from oslo_utils import uuidutils
 
 from mogan_valence.api import errors
 from mogan_valence.api import images
@@ -13,12 +12,13 @@ from mogan_valence.api import policy
 from mogan_valence.api import views
 from mogan_valence.api.controllers import body
 from mogan_valence.api.controllers import context
+from mogan_valence.api.controllers import flavors
+from mogan_valence.api.controllers import lookup
 from mogan_valence.api.controllers import paging
 from mogan_valence.api.controllers import state
 from mogan_valence.api.schemas import servers as schema
 from mogan_valence.common import exception
 from mogan_valence.common import states
-from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
 
@@ -27,18 +27,15 @@ blueprint = flask.Blueprint("servers", __name__, url_prefix="/v1/servers")
 
 def _owned(uuid: str) -> instance_obj.Instance:
     """The server if the caller's project owns it (or an admin asks)."""
-    ctx = context()
-    if not uuidutils.is_uuid_like(uuid):
-        raise errors.not_found("Server", uuid)
-    try:
-        obj = instance_obj.Instance.get(ctx, uuid)
-    except exception.InstanceNotFound:
-        raise errors.not_found("Server", uuid) from None
-    if obj.status == states.DELETED or (
-        not ctx.is_admin and obj.project_id != ctx.project_id
-    ):
-        raise errors.not_found("Server", uuid)
-    return obj
+    return lookup(
+        "Server",
+        uuid,
+        instance_obj.Instance.get,
+        lambda ctx, obj: (
+            obj.status != states.DELETED
+            and (ctx.is_admin or obj.project_id == ctx.project_id)
+        ),
+    )
 
 
 def _target(obj) -> dict:
@@ -123,17 +120,12 @@ def create_server():
     server = data["server"]
     image = images.check(server["image_uuid"], ctx.is_admin, conf)
     flavor_uuid = server["flavor_uuid"]
-    # A flavor the caller may not see does not exist for it.
+    # A flavor the caller may not see does not exist for it; a request
+    # naming one is a bad request, not a missing server collection.
     try:
-        flavor = flavor_obj.Flavor.get(ctx, flavor_uuid)
-    except exception.FlavorNotFound:
-        flavor = None
-    if (
-        flavor is None
-        or flavor.uuid != flavor_uuid
-        or not (ctx.is_admin or flavor.visible_to(ctx.project_id))
-    ):
-        raise errors.ApiError(f"Flavor {flavor_uuid} could not be found.", 400)
+        flavor = flavors.visible(flavor_uuid)
+    except errors.ApiError as e:
+        raise errors.ApiError(e.message, 400) from None
     obj = state()["engine"].create_instance(
         ctx,
         name=server["name"],

@@ -4,7 +4,7 @@ A body is validated before any handler code runs; a refusal is a 400
 naming the field (``common.schema``).
 """
 
-LIMITS = {"name": 255, "description": 65535, "image": 255, "key": 255}
+LIMITS = {"name": 255, "description": 65535, "image": 255}
 
 
 def string(max_length: int, *, blank: bool = False) -> dict:

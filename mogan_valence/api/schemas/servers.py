@@ -2,6 +2,7 @@
 send), and what this service refuses of them."""
 
 from mogan_valence.api import schemas
+from mogan_valence.common import states
 from mogan_valence.common.schema import SchemaValidator
 
 UNSUPPORTED = (
@@ -71,11 +72,9 @@ CREATE = {
     "additionalProperties": False,
 }
 
-POWER_TARGETS = ("on", "off", "reboot", "soft_off", "soft_reboot")
-
 POWER = {
     "type": "object",
-    "properties": {"target": {"enum": list(POWER_TARGETS)}},
+    "properties": {"target": {"enum": list(states.POWER_TARGETS)}},
     "required": ["target"],
     "additionalProperties": False,
 }
