@@ -1,6 +1,6 @@
 #!/bin/bash
-# devstack plugin for mogan-valence: the engine that composes bare-metal
-# servers through Valence. Enable with:
+# devstack plugin for mogan-valence: a Mogan-compatible bare-metal compute
+# service that composes servers through Valence. Enable with:
 #
 #   enable_plugin mogan-valence <repository> [branch]
 #
@@ -12,6 +12,39 @@ set +o xtrace
 
 function install_mogan_valence {
     setup_develop "$MOGAN_VALENCE_DIR"
+    if is_service_enabled mogan-valence-api; then
+        install_apache_uwsgi
+    fi
+}
+
+function create_mogan_valence_accounts {
+    # One service user: the 'service' role lets keystonemiddleware validate
+    # tokens; 'admin' lets the engine enroll composed nodes in Ironic.
+    create_service_user mogan-valence service
+    create_service_user mogan-valence admin
+    if is_service_enabled mogan-valence-api; then
+        get_or_create_service "$MOGAN_VALENCE_SERVICE_NAME" \
+            "$MOGAN_VALENCE_SERVICE_TYPE" "Bare metal compute service (mogan-valence)"
+        get_or_create_endpoint "$MOGAN_VALENCE_SERVICE_TYPE" "$REGION_NAME" \
+            "$MOGAN_VALENCE_API_URL/v1"
+    fi
+}
+
+function configure_mogan_valence_api {
+    local conf=$MOGAN_VALENCE_CONF_FILE
+    iniset "$conf" api auth_strategy keystone
+    iniset "$conf" api public_endpoint "$MOGAN_VALENCE_API_URL"
+    # Apache (and tls-proxy) stand in front: believe its X-Forwarded-*.
+    iniset "$conf" oslo_middleware enable_proxy_headers_parsing True
+    configure_keystone_authtoken_middleware "$conf" mogan-valence keystone_authtoken \
+        "$MOGAN_VALENCE_SERVICE_TYPE"
+
+    # uwsgi serves mogan_valence.api.wsgi:application on a unix socket that
+    # Apache proxies $MOGAN_VALENCE_API_URL to.
+    write_uwsgi_config "$MOGAN_VALENCE_UWSGI_CONF" "$MOGAN_VALENCE_UWSGI" \
+        /baremetal_compute "" mogan-valence-api
+    iniset "$MOGAN_VALENCE_UWSGI_CONF" uwsgi env \
+        "MOGAN_VALENCE_CONFIG_FILES=$MOGAN_VALENCE_CONF_FILE"
 }
 
 function configure_mogan_valence {
@@ -27,8 +60,9 @@ function configure_mogan_valence {
     iniset "$conf" engine host "$(hostname)"
     iniset "$conf" engine enabled_extensions valence
 
+    create_mogan_valence_accounts
+
     # Ironic through Keystone, as the mogan-valence service user.
-    create_service_user mogan-valence admin
     iniset "$conf" ironic auth_type password
     iniset "$conf" ironic auth_url "$KEYSTONE_SERVICE_URI"
     iniset "$conf" ironic username mogan-valence
@@ -48,6 +82,10 @@ function configure_mogan_valence {
         iniset "$conf" valence redfish_password "$MOGAN_VALENCE_REDFISH_PASSWORD"
         iniset "$conf" valence redfish_verify_ca False
     fi
+
+    if is_service_enabled mogan-valence-api; then
+        configure_mogan_valence_api
+    fi
 }
 
 function init_mogan_valence {
@@ -65,39 +103,88 @@ function start_mogan_valence {
 --redfish-password $MOGAN_VALENCE_REDFISH_PASSWORD"
         wait_for_service "$SERVICE_TIMEOUT" "$MOGAN_VALENCE_URL/v1"
     fi
-    run_process mogan-valence-engine "$MOGAN_VALENCE_BIN_DIR/mogan-valence-engine \
+    if is_service_enabled mogan-valence-engine; then
+        run_process mogan-valence-engine "$MOGAN_VALENCE_BIN_DIR/mogan-valence-engine \
 --config-file $MOGAN_VALENCE_CONF_FILE"
-}
-
-function wait_for_mogan_valence_engine {
-    # The engine declares its queue when it starts; until then a request
-    # would go nowhere.
-    local deadline=$((SECONDS + SERVICE_TIMEOUT))
-    until "$MOGAN_VALENCE_BIN_DIR/mogan-valence" --config-file "$MOGAN_VALENCE_CONF_FILE" \
-            --rpc-timeout 5 flavor list >/dev/null 2>&1; do
-        if [[ $SECONDS -ge $deadline ]]; then
-            die $LINENO "mogan-valence-engine did not answer within $SERVICE_TIMEOUT s"
-        fi
-        sleep 1
-    done
+    fi
+    if is_service_enabled mogan-valence-api; then
+        run_process mogan-valence-api "$(which uwsgi) --procname-prefix mogan-valence-api \
+--ini $MOGAN_VALENCE_UWSGI_CONF"
+        # The version document needs no token.
+        wait_for_service "$SERVICE_TIMEOUT" "$MOGAN_VALENCE_API_URL/v1"
+    fi
 }
 
 function create_mogan_valence_flavor {
-    # shellcheck disable=SC2086  # the composition is KEY=VALUE words
-    "$MOGAN_VALENCE_BIN_DIR/mogan-valence" --config-file "$MOGAN_VALENCE_CONF_FILE" \
-        flavor create "$MOGAN_VALENCE_FLAVOR" --composition $MOGAN_VALENCE_FLAVOR_COMPOSITION
+    # Through the REST API as a project-scoped admin (flavors are admin-only).
+    # Until the engine serves RPC the API answers 5xx (or the client gives up
+    # first): try again until $SERVICE_TIMEOUT. 409 means the flavor exists,
+    # from an earlier 'stack' or from an attempt whose answer was lost.
+    local token body status
+    local out
+    out=$(mktemp)
+    token=$(openstack --os-cloud "$MOGAN_VALENCE_OS_CLOUD" token issue -f value -c id)
+    body="{\"name\": \"$MOGAN_VALENCE_FLAVOR\", \"composition\": $MOGAN_VALENCE_FLAVOR_COMPOSITION}"
+    local deadline=$((SECONDS + SERVICE_TIMEOUT))
+    while true; do
+        status=$(curl -g -s -o "$out" -w '%{http_code}' --max-time 15 -X POST \
+            -H "X-Auth-Token: $token" -H "Content-Type: application/json" \
+            -d "$body" "$MOGAN_VALENCE_API_URL/v1/flavors") || status=000
+        if [[ "$status" == "201" || "$status" == "409" ]]; then
+            break
+        fi
+        if [[ "$status" == 4* || $SECONDS -ge $deadline ]]; then
+            local answer
+            answer=$(cat "$out")
+            rm -f "$out"
+            die $LINENO "creating flavor $MOGAN_VALENCE_FLAVOR failed (HTTP $status): $answer"
+        fi
+        sleep 2
+    done
+    rm -f "$out"
+}
+
+function configure_mogan_valence_tempest {
+    # [mogan_valence] of tempest.conf: the scenarios reach the API through
+    # the catalog as devstack's demo user, and alt_demo for tenant isolation.
+    local conf=$TEMPEST_CONFIG
+    local image=$MOGAN_VALENCE_TEMPEST_IMAGE
+    if [[ -z "$image" ]] && is_service_enabled glance; then
+        image=$(openstack --os-cloud "$MOGAN_VALENCE_OS_CLOUD" image show \
+            -f value -c id "$DEFAULT_IMAGE_NAME" 2>/dev/null || true)
+    fi
+    iniset "$conf" service_available mogan_valence True
+    iniset "$conf" mogan_valence auth_url "$KEYSTONE_SERVICE_URI/v3"
+    iniset "$conf" mogan_valence region_name "$REGION_NAME"
+    iniset "$conf" mogan_valence user_domain_name Default
+    iniset "$conf" mogan_valence project_domain_name Default
+    iniset "$conf" mogan_valence username demo
+    iniset "$conf" mogan_valence password "$ADMIN_PASSWORD"
+    iniset "$conf" mogan_valence project_name demo
+    iniset "$conf" mogan_valence alt_username alt_demo
+    iniset "$conf" mogan_valence alt_password "$ADMIN_PASSWORD"
+    iniset "$conf" mogan_valence alt_project_name alt_demo
+    iniset "$conf" mogan_valence composed_flavor "$MOGAN_VALENCE_FLAVOR"
+    iniset "$conf" mogan_valence composed_resource_class "$MOGAN_VALENCE_RESOURCE_CLASS"
+    iniset "$conf" mogan_valence image_source "$image"
+    iniset "$conf" mogan_valence build_timeout "$MOGAN_VALENCE_TEMPEST_BUILD_TIMEOUT"
+    if [[ "$MOGAN_VALENCE_USE_SIMULATOR" == "True" ]]; then
+        iniset "$conf" mogan_valence valence_url "$MOGAN_VALENCE_URL"
+    fi
 }
 
 function stop_mogan_valence {
+    stop_process mogan-valence-api
     stop_process mogan-valence-engine
     stop_process mogan-valence-simulator
 }
 
 function cleanup_mogan_valence {
+    remove_uwsgi_config "$MOGAN_VALENCE_UWSGI_CONF" mogan-valence-api
     sudo rm -rf "$MOGAN_VALENCE_CONF_DIR" "$MOGAN_VALENCE_STATE_PATH"
 }
 
-if is_service_enabled mogan-valence-engine; then
+if is_service_enabled mogan-valence-api mogan-valence-engine; then
     if [[ "$1" == "stack" && "$2" == "install" ]]; then
         echo_summary "Installing mogan-valence"
         install_mogan_valence
@@ -108,8 +195,14 @@ if is_service_enabled mogan-valence-engine; then
         echo_summary "Starting mogan-valence"
         init_mogan_valence
         start_mogan_valence
-        wait_for_mogan_valence_engine
-        create_mogan_valence_flavor
+        if is_service_enabled mogan-valence-api; then
+            create_mogan_valence_flavor
+        fi
+    elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+        if is_service_enabled tempest && is_service_enabled mogan-valence-api; then
+            echo_summary "Configuring tempest for mogan-valence"
+            configure_mogan_valence_tempest
+        fi
     fi
 
     if [[ "$1" == "unstack" ]]; then

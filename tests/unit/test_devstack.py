@@ -40,7 +40,6 @@ function recreate_database { record recreate_database "$@"; }
 function run_process { record run_process "$@"; }
 function stop_process { record stop_process "$@"; }
 function wait_for_service { record wait_for_service "$@"; }
-function is_service_enabled { return 0; }
 function enable_service { record enable_service "$@"; }
 function echo_summary { :; }
 function die { echo "die: $*" >&2; exit 1; }
@@ -51,12 +50,61 @@ function trueorfalse {
     case "$value" in True|true|1|yes|Yes) echo True ;; *) echo False ;; esac
 }
 function get_python_exec_prefix { echo "$WORK/bin"; }
+function install_apache_uwsgi { record install_apache_uwsgi; }
+function get_or_create_service { record get_or_create_service "$@"; }
+function get_or_create_endpoint { record get_or_create_endpoint "$@"; }
+function configure_keystone_authtoken_middleware {
+    record configure_keystone_authtoken_middleware "$@"
+    local section=${3:-keystone_authtoken}
+    iniset "$1" "$section" auth_type password
+    iniset "$1" "$section" auth_url "$KEYSTONE_SERVICE_URI"
+    iniset "$1" "$section" username "$2"
+    iniset "$1" "$section" password "$SERVICE_PASSWORD"
+    iniset "$1" "$section" service_type "${4:-}"
+}
+function write_uwsgi_config {
+    record write_uwsgi_config "$@"
+    rm -f "$1"
+    iniset "$1" uwsgi module "$2"
+}
+function remove_uwsgi_config { record remove_uwsgi_config "$@"; }
+function which { echo "/usr/local/bin/$1"; }
+function sleep { SECONDS=$((SECONDS + ${1%.*})); }
+function openstack {
+    record openstack "$@"
+    case "$*" in
+        *"token issue"*) echo token-of-admin ;;
+        *"image show"*) echo 9d9bd2b1-0000-4000-8000-00000000cafe ;;
+    esac
+}
+# Answers the HTTP codes of $CURL_ANSWERS in turn (the last one repeats).
+function curl {
+    record curl "$@"
+    local args=("$@") out="" n count codes
+    for ((n = 0; n < ${#args[@]}; n++)); do
+        if [[ "${args[n]}" == "-o" ]]; then out=${args[n + 1]}; fi
+    done
+    count=$(cat "$WORK/curl.count" 2>/dev/null || echo 0)
+    echo $((count + 1)) > "$WORK/curl.count"
+    read -ra codes <<< "${CURL_ANSWERS:-201}"
+    local code=${codes[count]:-${codes[-1]}}
+    echo "{\"code\": $code}" > "$out"
+    printf '%s' "$code"
+}
+function is_service_enabled {
+    local service
+    for service in "$@"; do
+        if [[ " ${DISABLED_SERVICES:-} " != *" $service "* ]]; then return 0; fi
+    done
+    return 1
+}
 export DEST=$WORK/dest DATA_DIR=$WORK/data STACK_USER=$(whoami) SERVICE_HOST=192.0.2.10
 export SERVICE_LISTEN_ADDRESS=0.0.0.0 KEYSTONE_SERVICE_URI=http://192.0.2.10/identity
-export SERVICE_PASSWORD=service-secret SERVICE_PROJECT_NAME=service
+export SERVICE_PASSWORD=service-secret SERVICE_PROJECT_NAME=service SERVICE_PROTOCOL=http
 export SERVICE_DOMAIN_NAME=Default REGION_NAME=RegionOne ENABLE_DEBUG_LOG_LEVEL=True
-export SERVICE_TIMEOUT=5 MOGAN_VALENCE_DIR=$REPO
+export SERVICE_TIMEOUT=5 MOGAN_VALENCE_DIR=$REPO ADMIN_PASSWORD=admin-secret
 export MOGAN_VALENCE_CONF_DIR=$WORK/etc MOGAN_VALENCE_STATE_PATH=$WORK/state
+export TEMPEST_CONFIG=$WORK/tempest.conf DEFAULT_IMAGE_NAME=cirros
 """
 
 
@@ -71,7 +119,7 @@ class TestDevstackPlugin(base.TestCase):
             script.write_text(f'#!/bin/bash\necho "{name} $*" >> "$WORK/calls.log"\n')
             script.chmod(0o755)
 
-    def run_phases(self, *phases, env=None):
+    def run_phases(self, *phases, env=None, fails=False):
         script = (
             STUBS
             + "source $REPO/devstack/settings\n"
@@ -84,18 +132,23 @@ class TestDevstackPlugin(base.TestCase):
             timeout=120,
             env=dict(os.environ, WORK=str(self.work), REPO=str(ROOT), **(env or {})),
         )
-        self.assertEqual(0, result.returncode, result.stderr)
+        if fails:
+            self.assertNotEqual(0, result.returncode)
+            self.last_stderr = result.stderr
+        else:
+            self.assertEqual(0, result.returncode, result.stderr)
         calls = (self.work / "calls.log").read_text().splitlines()
         return calls
 
-    def written(self):
+    def written(self, name="mogan-valence.conf"):
         parser = configparser.RawConfigParser(strict=False)
-        parser.read(self.work / "etc" / "mogan-valence.conf")
+        parser.read(self.work / "etc" / name)
         return parser
 
     def test_stack_writes_the_config_and_starts_everything(self):
         calls = self.run_phases("stack install", "stack post-config", "stack extra")
         self.assertIn(f"setup_develop {ROOT}", calls)
+        self.assertIn("install_apache_uwsgi", calls)
         conf = self.written()
         self.assertEqual(
             "rabbit://stackrabbit:secret@192.0.2.10:5672/",
@@ -117,7 +170,6 @@ class TestDevstackPlugin(base.TestCase):
             "http://192.0.2.10:8000", conf.get("valence", "redfish_address")
         )
         self.assertEqual("baremetal-composed", conf.get("valence", "resource_class"))
-        self.assertIn("create_service_user mogan-valence admin", calls)
         self.assertIn("recreate_database mogan_valence", calls)
         conf_file = self.work / "etc" / "mogan-valence.conf"
         self.assertIn(f"mogan-valence-dbsync --config-file {conf_file} upgrade", calls)
@@ -132,26 +184,155 @@ class TestDevstackPlugin(base.TestCase):
             f"mogan-valence-engine --config-file {conf_file}",
             calls,
         )
-        # Started in order: simulator, engine; then the flavor once it answers.
+        # Started in order: simulator, engine, API; then the flavor, over REST.
         order = [
             c.split()[1] if c.startswith("run_process") else c.split()[0]
             for c in calls
-            if c.startswith(("run_process", "mogan-valence "))
+            if c.startswith(("run_process", "curl", "mogan-valence "))
         ]
         self.assertEqual(
             [
                 "mogan-valence-simulator",
                 "mogan-valence-engine",
-                "mogan-valence",
-                "mogan-valence",
+                "mogan-valence-api",
+                "curl",
             ],
             order,
         )
-        self.assertTrue(
-            calls[-1].endswith(
-                "flavor create composed.small --composition cpu_cores=4 ram_mib=8192"
-            )
+        # The operator CLI and the bus play no part in 'stack'.
+        self.assertEqual([], [c for c in calls if c.startswith("mogan-valence ")])
+
+    def test_keystone_service_endpoint_and_user(self):
+        calls = self.run_phases("stack post-config")
+        # The service role for keystonemiddleware, admin for Ironic.
+        self.assertIn("create_service_user mogan-valence service", calls)
+        self.assertIn("create_service_user mogan-valence admin", calls)
+        self.assertIn(
+            "get_or_create_service mogan baremetal_compute "
+            "Bare metal compute service (mogan-valence)",
+            calls,
         )
+        self.assertIn(
+            "get_or_create_endpoint baremetal_compute RegionOne "
+            "http://192.0.2.10/baremetal_compute/v1",
+            calls,
+        )
+        conf = self.written()
+        self.assertEqual("keystone", conf.get("api", "auth_strategy"))
+        self.assertEqual(
+            "http://192.0.2.10/baremetal_compute", conf.get("api", "public_endpoint")
+        )
+        self.assertEqual(
+            "True", conf.get("oslo_middleware", "enable_proxy_headers_parsing")
+        )
+        self.assertIn(
+            f"configure_keystone_authtoken_middleware {self.work}/etc/"
+            "mogan-valence.conf mogan-valence keystone_authtoken baremetal_compute",
+            calls,
+        )
+        self.assertEqual("mogan-valence", conf.get("keystone_authtoken", "username"))
+
+    def test_api_runs_under_uwsgi_behind_apache(self):
+        calls = self.run_phases("stack post-config", "stack extra")
+        uwsgi_conf = self.work / "etc" / "mogan-valence-api-uwsgi.ini"
+        self.assertIn(
+            f"write_uwsgi_config {uwsgi_conf} mogan_valence.api.wsgi:application "
+            "/baremetal_compute  mogan-valence-api",
+            calls,
+        )
+        uwsgi = self.written("mogan-valence-api-uwsgi.ini")
+        self.assertEqual(
+            "mogan_valence.api.wsgi:application", uwsgi.get("uwsgi", "module")
+        )
+        self.assertEqual(
+            f"MOGAN_VALENCE_CONFIG_FILES={self.work}/etc/mogan-valence.conf",
+            uwsgi.get("uwsgi", "env"),
+        )
+        self.assertIn(
+            "run_process mogan-valence-api /usr/local/bin/uwsgi "
+            f"--procname-prefix mogan-valence-api --ini {uwsgi_conf}",
+            calls,
+        )
+        self.assertIn(
+            "wait_for_service 5 http://192.0.2.10/baremetal_compute/v1", calls
+        )
+
+    def test_flavor_is_created_over_rest_once_the_engine_answers(self):
+        calls = self.run_phases(
+            "stack post-config", "stack extra", env={"CURL_ANSWERS": "000 500 201"}
+        )
+        posts = [c for c in calls if c.startswith("curl")]
+        self.assertEqual(3, len(posts))
+        self.assertIn("-X POST", posts[0])
+        self.assertIn("X-Auth-Token: token-of-admin", posts[0])
+        self.assertTrue(
+            posts[0].endswith("http://192.0.2.10/baremetal_compute/v1/flavors")
+        )
+        self.assertIn(
+            '{"name": "composed.small", "composition": '
+            '{"cpu_cores": 4, "ram_mib": 8192}}',
+            posts[0],
+        )
+        self.assertIn(
+            "openstack --os-cloud devstack-admin token issue -f value -c id", calls
+        )
+
+    def test_flavor_that_exists_is_fine_a_refused_one_stops_stack(self):
+        self.run_phases("stack post-config", "stack extra", env={"CURL_ANSWERS": "409"})
+        (self.work / "calls.log").unlink()
+        (self.work / "curl.count").unlink()
+        calls = self.run_phases("stack extra", env={"CURL_ANSWERS": "400"}, fails=True)
+        self.assertEqual(1, len([c for c in calls if c.startswith("curl")]))
+        self.assertIn("HTTP 400", self.last_stderr)
+
+    def test_flavor_gives_up_after_the_service_timeout(self):
+        calls = self.run_phases(
+            "stack post-config", "stack extra", env={"CURL_ANSWERS": "500"}, fails=True
+        )
+        posts = [c for c in calls if c.startswith("curl")]
+        # SERVICE_TIMEOUT=5 and 2 s between attempts.
+        self.assertEqual(4, len(posts))
+        self.assertIn("HTTP 500", self.last_stderr)
+
+    def test_engine_only_node(self):
+        calls = self.run_phases(
+            "stack install",
+            "stack post-config",
+            "stack extra",
+            env={"DISABLED_SERVICES": "mogan-valence-api"},
+        )
+        self.assertNotIn("install_apache_uwsgi", calls)
+        self.assertFalse(
+            [
+                c
+                for c in calls
+                if "mogan-valence-api" in c and not c.startswith("enable_service")
+            ]
+        )
+        self.assertFalse([c for c in calls if c.startswith(("curl", "get_or_create"))])
+        self.assertFalse(self.written().has_option("api", "auth_strategy"))
+        self.assertTrue(
+            [c for c in calls if c.startswith("run_process mogan-valence-engine")]
+        )
+
+    def test_tempest_config(self):
+        self.run_phases("stack post-config", "stack test-config")
+        tempest = configparser.RawConfigParser(strict=False)
+        tempest.read(self.work / "tempest.conf")
+        section = dict(tempest.items("mogan_valence"))
+        self.assertEqual("http://192.0.2.10/identity/v3", section["auth_url"])
+        self.assertEqual("demo", section["username"])
+        self.assertEqual("demo", section["project_name"])
+        self.assertEqual("alt_demo", section["alt_username"])
+        self.assertEqual("alt_demo", section["alt_project_name"])
+        self.assertEqual("admin-secret", section["password"])
+        self.assertEqual("composed.small", section["composed_flavor"])
+        self.assertEqual(
+            "9d9bd2b1-0000-4000-8000-00000000cafe", section["image_source"]
+        )
+        self.assertEqual("http://192.0.2.10:8181", section["valence_url"])
+        self.assertNotIn("endpoint", section)
+        self.assertEqual("True", tempest.get("service_available", "mogan_valence"))
 
     def test_real_valence_and_fake_hardware(self):
         self.run_phases(
@@ -174,8 +355,14 @@ class TestDevstackPlugin(base.TestCase):
         self.run_phases("stack post-config")
         self.assertTrue((self.work / "etc" / "mogan-valence.conf").exists())
         calls = self.run_phases("unstack", "clean")
+        self.assertIn("stop_process mogan-valence-api", calls)
         self.assertIn("stop_process mogan-valence-engine", calls)
         self.assertIn("stop_process mogan-valence-simulator", calls)
+        self.assertIn(
+            f"remove_uwsgi_config {self.work}/etc/mogan-valence-api-uwsgi.ini "
+            "mogan-valence-api",
+            calls,
+        )
         self.assertFalse((self.work / "etc").exists())
         self.assertFalse((self.work / "state").exists())
 
