@@ -1,14 +1,14 @@
 """``mogan-valence reconcile``: find leaked nodes and remove them, once.
 
 Runs in this process with the engine's configuration file (database, Ironic
-and Valence options), like the engine's periodic reconciler.
+and Valence options), like the engine's periodic reconciler; it needs no
+API.
 """
 
-import sys
-
+from cliff import lister
 from oslo_config import cfg
+from osc_lib import exceptions as osc_exc
 
-from mogan_valence.cli import output
 from mogan_valence.common import config
 from mogan_valence.ironic import client as ironic_client
 from mogan_valence import objects
@@ -16,45 +16,75 @@ from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import reconciler
 
 CONF = cfg.CONF
+COLUMNS = ("action", "node", "instance", "reason", "result")
 
 
-def run(args) -> int:
-    try:
-        config.parse_args(
-            [f"--config-file={f}" for f in args.config_file], log_to_stderr=True
+class Reconcile(lister.Lister):
+    """Remove nodes composed for servers that no longer need them.
+
+    Releases the Valence nodes and removes the Ironic nodes; runs here,
+    with the engine's configuration file, not through the API.
+    """
+
+    auth_required = False
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--config-file",
+            action="append",
+            default=[],
+            metavar="PATH",
+            help="The engine's configuration file (may repeat): its database, "
+            "[ironic] and [valence] options.",
         )
-    except cfg.Error as e:
-        print(f"mogan-valence: {e}", file=sys.stderr)
-        return 2
-    config.setup_logging()
-    objects.register_all()
-    if args.grace_period is not None:
-        CONF.set_override("reconcile_grace_period", args.grace_period, group="valence")
-    worker = reconciler.Reconciler(
-        CONF,
-        ironic_client.IronicClient.from_conf(CONF),
-        valence_client.ValenceClient.from_conf(CONF),
-    )
-    actions = worker.run(dry_run=args.dry_run)
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only print what would be done."
+        )
+        parser.add_argument(
+            "--grace-period",
+            type=int,
+            metavar="SECONDS",
+            help="Override [valence] reconcile_grace_period.",
+        )
+        return parser
 
-    def result(action) -> str | None:
-        if action.kind == reconciler.HOLD:
-            return "held: needs an operator"
-        if args.dry_run:
-            return "planned"
-        return "done" if action.done else action.error
+    def take_action(self, parsed_args):
+        try:
+            config.parse_args(
+                [f"--config-file={f}" for f in parsed_args.config_file],
+                log_to_stderr=True,
+            )
+        except cfg.Error as e:
+            raise osc_exc.CommandError(f"configuration: {e}") from None
+        config.setup_logging()
+        objects.register_all()
+        if parsed_args.grace_period is not None:
+            CONF.set_override(
+                "reconcile_grace_period", parsed_args.grace_period, group="valence"
+            )
+        worker = reconciler.Reconciler(
+            CONF,
+            ironic_client.IronicClient.from_conf(CONF),
+            valence_client.ValenceClient.from_conf(CONF),
+        )
+        actions = worker.run(dry_run=parsed_args.dry_run)
 
-    rows = [
-        {
-            "action": a.kind,
-            "node": a.node_uuid,
-            "instance": a.instance_uuid,
-            "reason": a.reason,
-            "result": result(a),
-        }
-        for a in actions
-    ]
-    output.emit(rows, args.format, ["action", "node", "instance", "reason", "result"])
-    if not actions:
-        print("Nothing to reconcile.", file=sys.stderr)
-    return 1 if any(a.error for a in actions) else 0
+        def result(action) -> str | None:
+            if action.kind == reconciler.HOLD:
+                return "held: needs an operator"
+            if parsed_args.dry_run:
+                return "planned"
+            return "done" if action.done else action.error
+
+        if not actions:
+            self.app.stderr.write("Nothing to reconcile.\n")
+        self._failed = any(a.error for a in actions)
+        return COLUMNS, [
+            (a.kind, a.node_uuid, a.instance_uuid, a.reason, result(a)) for a in actions
+        ]
+
+    def run(self, parsed_args):
+        self._failed = False
+        status = super().run(parsed_args)
+        return 1 if self._failed else status

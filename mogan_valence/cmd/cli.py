@@ -1,4 +1,4 @@
-"""mogan-valence: the operator CLI."""
+"""mogan-valence: the operator CLI (see mogan_valence.cli.shell)."""
 
 import sys
 

@@ -1,0 +1,476 @@
+"""``mogan-valence standalone``: the embedded stack, kept up for a newcomer.
+
+One process runs the engine (SQLite, in-process messaging) and the REST API
+(cheroot in a thread), with a real local Ironic (fake-hardware nodes) and
+the Valence simulator; ``--auth keystone`` adds a real local Keystone. The
+first line on standard output is ``MOGAN_VALENCE_API=<url>``; everything
+else goes to standard error. SIGINT or SIGTERM tears it all down.
+
+``EmbeddedStack`` is the one place that builds this stack: the demo runs
+on it too.
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+from cheroot import wsgi
+from cliff import command
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+from oslo_config import cfg
+from osc_lib import exceptions as osc_exc
+
+from mogan_valence.api import app as api_app
+from mogan_valence.cli import client as client_mod
+from mogan_valence.common import config
+from mogan_valence.db import api as db_api
+from mogan_valence.db import migration
+from mogan_valence.engine import manager as manager_mod
+from mogan_valence.engine import rpc
+from mogan_valence.engine import rpcapi
+from mogan_valence.engine import service as service_mod
+from mogan_valence.ironic import client as ironic_client
+from mogan_valence.localstack import ironic as local_ironic
+from mogan_valence.localstack import process
+from mogan_valence import objects
+from mogan_valence.simulator import server as simulator
+from mogan_valence.simulator import state as simulator_state
+
+CONF = cfg.CONF
+COMPOSED_CLASS = "standalone-composed"
+PRESET_CLASS = "standalone-preset"
+COMPOSED_FLAVOR = "composed.small"
+PRESET_FLAVOR = "preset.small"
+COMPOSITION = {"cpu_cores": 16, "ram_mib": 65536, "disk_gb": 500, "disk_type": "SSD"}
+# fake-hardware never downloads it; the API refuses loopback hosts.
+EXAMPLE_IMAGE = "http://images.example.com/demo.qcow2"
+DEMO_PROJECT = "demo"
+DEMO_USER = "demo"
+
+_CONF = """[DEFAULT]
+state_path = {work_dir}
+log_file = {work_dir}/mogan-valence.log
+use_stderr = false
+transport_url = fake://
+
+[engine]
+host = standalone
+enabled_extensions = {extensions}
+poll_interval_min = 0.1
+poll_interval_max = 1.0
+deploy_timeout = 120
+undeploy_timeout = 120
+
+[ironic]
+auth_type = none
+endpoint_override = {ironic_url}
+
+[api]
+host = 127.0.0.1
+port = {port}
+auth_strategy = {auth}
+"""
+
+_VALENCE = """
+[valence]
+url = {url}
+podm_id = {podm_id}
+enroll_driver = fake-hardware
+resource_class = {resource_class}
+"""
+
+_AUTHTOKEN = """
+[keystone_authtoken]
+www_authenticate_uri = {url}
+auth_url = {url}
+auth_type = password
+username = mogan
+password = moganpw
+user_domain_id = default
+project_name = service
+project_domain_id = default
+interface = public
+"""
+
+
+class EmbeddedStack:
+    """Ironic, the Valence simulator, Keystone (optionally), the engine and
+    the REST API, all on loopback under ``work_dir``.
+
+    :param say: prints one progress line (the demo's and standalone's own
+        output).
+    :param composed: start the Valence simulator and make a composed flavor.
+    :param preset_nodes: fake-hardware nodes to enroll for a pre-set
+        flavor (0: no pre-set flavor).
+    :param auth: "noauth" or "keystone".
+    """
+
+    def __init__(
+        self,
+        work_dir: str,
+        say,
+        composed: bool = True,
+        preset_nodes: int = 2,
+        systems: int = 4,
+        port: int | None = None,
+        auth: str = "noauth",
+    ):
+        self.work_dir = work_dir
+        self.say = say
+        self.composed = composed
+        self.preset_nodes = preset_nodes
+        self.systems = systems
+        self.port = port or process.free_port()
+        self.auth = auth
+        self.ironic = None
+        self.sim = None
+        self.keystone = None
+        self.engine = None
+        self.flavors: dict[str, dict] = {}
+        self._server = None
+        self._thread = None
+        self._cleanups: list = []
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def step(self, text: str, fn, *args, **kwargs):
+        began = time.monotonic()
+        result = fn(*args, **kwargs)
+        self.say(f"{text} ({time.monotonic() - began:.2f}s)")
+        return result
+
+    def start(self) -> None:
+        """Start everything; on failure, stop what was started and raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        if not local_ironic.available():
+            raise osc_exc.CommandError(
+                "the embedded stack needs the 'ironic' package (pip install "
+                "ironic); 'make demo' installs it"
+            )
+        self.ironic = local_ironic.StandaloneIronic(
+            os.path.join(self.work_dir, "ironic")
+        )
+        os.makedirs(self.ironic.run_dir, exist_ok=True)
+        self._cleanups.append(self.ironic.stop)
+        self.step(f"started Ironic at {self.ironic.url}", self.ironic.start)
+        if self.preset_nodes:
+            self.step(
+                f"enrolled {self.preset_nodes} fake-hardware nodes of class "
+                f"{PRESET_CLASS}",
+                self.ironic.enroll_fake_nodes,
+                self.preset_nodes,
+                PRESET_CLASS,
+                prefix="preset",
+            )
+        if self.composed:
+            self.sim = simulator.Simulator(
+                simulator.Options(
+                    port=0,
+                    systems=self.systems,
+                    redfish=False,
+                    state_dir=os.path.join(self.work_dir, "valence"),
+                )
+            )
+            self._cleanups.append(self.sim.stop)
+            self.step(
+                f"started the Valence simulator (a pod of {self.systems} systems)",
+                self.sim.start,
+            )
+        if self.auth == "keystone":
+            self.step("started Keystone", self._start_keystone)
+
+        self._configure()
+        objects.register_all()
+        db_api.dispose()
+        self.step(
+            "created the database (mogan-valence-dbsync upgrade)", migration.upgrade
+        )
+        self.engine = service_mod.EngineService(
+            manager_mod.EngineManager(ironic_client.IronicClient.from_conf(CONF)),
+            transport=rpc.get_transport(CONF, url="fake://"),
+        )
+        self._cleanups.append(lambda: self.engine.stop(graceful_timeout=30))
+        self.step("started the engine (in-process messaging)", self.engine.start)
+        self.step(f"started the REST API at {self.api_url}", self._start_api)
+        self._create_flavors()
+
+    def _start_keystone(self) -> None:
+        from mogan_valence.localstack import keystone as local_keystone
+
+        if not local_keystone.available():
+            raise osc_exc.CommandError(
+                "--auth keystone needs the 'keystone' package (pip install keystone)"
+            )
+        self.keystone = local_keystone.LocalKeystone(
+            os.path.join(self.work_dir, "keystone")
+        )
+        os.makedirs(self.keystone.run_dir, exist_ok=True)
+        self._cleanups.append(self.keystone.stop)
+        self.keystone.start()
+        self.keystone.seed(
+            ["service", DEMO_PROJECT],
+            {"mogan": ("service", "service"), DEMO_USER: (DEMO_PROJECT, "member")},
+        )
+        admin = self.keystone.session()
+        identity = {"service_type": "identity", "interface": "public"}
+        service = admin.post(
+            "/services",
+            json={"service": {"type": client_mod.SERVICE_TYPE, "name": "mogan"}},
+            endpoint_filter=identity,
+        ).json()["service"]["id"]
+        for interface in ("public", "internal"):
+            admin.post(
+                "/endpoints",
+                json={
+                    "endpoint": {
+                        "service_id": service,
+                        "interface": interface,
+                        "region_id": "RegionOne",
+                        "url": self.api_url,
+                    }
+                },
+                endpoint_filter=identity,
+            )
+
+    def _configure(self) -> None:
+        text = _CONF.format(
+            work_dir=self.work_dir,
+            extensions="valence" if self.composed else "",
+            ironic_url=self.ironic.url,
+            port=self.port,
+            auth=self.auth,
+        )
+        if self.sim is not None:
+            text += _VALENCE.format(
+                url=self.sim.url,
+                podm_id=simulator_state.DEFAULT_PODM_UUID,
+                resource_class=COMPOSED_CLASS,
+            )
+        if self.keystone is not None:
+            text += _AUTHTOKEN.format(url=self.keystone.url)
+        path = os.path.join(self.work_dir, "mogan-valence.conf")
+        with open(
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
+        ) as f:
+            f.write(text)
+        config.parse_args([f"--config-file={path}"])
+        config.setup_logging()
+
+    def _start_api(self) -> None:
+        application = api_app.build_wsgi_app(
+            CONF, rpcapi.EngineAPI(transport=self.engine.transport)
+        )
+        self._server = wsgi.Server(
+            ("127.0.0.1", self.port),
+            application,
+            numthreads=8,
+            server_name="mogan-valence-api",
+        )
+        self._server.prepare()
+        self._thread = threading.Thread(
+            target=self._server.serve, name="mogan-valence-api", daemon=True
+        )
+        self._thread.start()
+        self._cleanups.append(self._stop_api)
+
+    def _stop_api(self) -> None:
+        self._server.stop()
+        self._thread.join(timeout=10)
+
+    def admin_client(self) -> client_mod.ApiClient:
+        """An API client with an admin's rights."""
+        if self.keystone is not None:
+            session = self.keystone.session()
+        else:
+            session = ks_session.Session(auth=noauth.NoAuth())
+        return client_mod.ApiClient(session, endpoint=self.api_url)
+
+    def _create_flavors(self) -> None:
+        client = self.admin_client()
+        if self.composed:
+            self.flavors["composed"] = self.step(
+                f"created flavor {COMPOSED_FLAVOR} {COMPOSITION}",
+                client.post,
+                "/flavors",
+                {
+                    "name": COMPOSED_FLAVOR,
+                    "description": "composed by Valence for each server",
+                    "composition": COMPOSITION,
+                },
+            )
+        if self.preset_nodes:
+            self.flavors["preset"] = self.step(
+                f"created flavor {PRESET_FLAVOR} (resource class {PRESET_CLASS})",
+                client.post,
+                "/flavors",
+                {
+                    "name": PRESET_FLAVOR,
+                    "description": "an existing fake-hardware node",
+                    "resources": {PRESET_CLASS: 1},
+                },
+            )
+
+    def leftovers(self) -> list[str]:
+        """Nodes composed or enrolled for a server and still there."""
+        client = self.ironic.client()
+        left = [n.uuid for n in client.node.list(associated=True)]
+        if self.sim is not None:
+            left += [n.uuid for n in client.node.list(resource_class=COMPOSED_CLASS)]
+            left += [f"valence:{u}" for u in self.sim.state.nodes]
+        return left
+
+    def stop(self) -> None:
+        """Stop everything started, last first; never raises."""
+        while self._cleanups:
+            fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001  (keep tearing down)
+                self.say(f"teardown: {type(e).__name__}: {e}")
+
+
+def stderr_say(t0: float):
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - t0:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    return say
+
+
+class Standalone(command.Command):
+    """Run the whole service on this machine until interrupted.
+
+    A real local Ironic, the Valence simulator, the engine and the REST API
+    (noauth, or behind a local Keystone with --auth keystone). The first
+    line on standard output is MOGAN_VALENCE_API=<url>.
+    """
+
+    auth_required = False
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--port",
+            type=int,
+            metavar="PORT",
+            help="The API's port on 127.0.0.1 (default: a free one).",
+        )
+        parser.add_argument(
+            "--auth",
+            choices=["noauth", "keystone"],
+            default="noauth",
+            help="noauth (the default): every request acts as an admin. "
+            "keystone: also start a local Keystone with a demo project and "
+            "user, and require its tokens.",
+        )
+        parser.add_argument(
+            "--systems",
+            type=int,
+            default=4,
+            metavar="N",
+            help="Systems in the simulated pod (default 4).",
+        )
+        parser.add_argument(
+            "--keep-dir",
+            metavar="DIR",
+            help="Work in DIR and keep it (logs, databases) after the stop; "
+            "by default a temporary directory is removed.",
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        stop = threading.Event()
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set())
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        keep = parsed_args.keep_dir
+        work_dir = (
+            os.path.abspath(keep)
+            if keep
+            else tempfile.mkdtemp(prefix="mogan-valence-standalone-")
+        )
+        os.makedirs(work_dir, exist_ok=True)
+        say = stderr_say(time.monotonic())
+        stack = EmbeddedStack(
+            work_dir,
+            say,
+            systems=parsed_args.systems,
+            port=parsed_args.port,
+            auth=parsed_args.auth,
+        )
+        try:
+            try:
+                stack.start()
+            except Exception as e:  # noqa: BLE001  (report, then tear down)
+                raise osc_exc.CommandError(
+                    f"the stack did not start: {type(e).__name__}: {e}"
+                    + (f" (logs in {work_dir})" if keep else "")
+                ) from None
+            if not stop.is_set():
+                print(f"MOGAN_VALENCE_API={stack.api_url}", flush=True)
+                self._introduce(stack, work_dir)
+                while not stop.wait(1.0):
+                    if not stack.ironic.proc.running:
+                        raise osc_exc.CommandError(
+                            f"Ironic stopped; see {stack.ironic.log_path}"
+                        )
+            say("stopping")
+        finally:
+            stack.stop()
+            if not keep:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        say("stopped: nothing left running")
+        return 0
+
+    def _introduce(self, stack: EmbeddedStack, work_dir: str) -> None:
+        err = sys.stderr
+        print(f"\nmogan-valence standalone is up (logs in {work_dir}).", file=err)
+        print("Flavors ready to use:", file=err)
+        if "composed" in stack.flavors:
+            print(f"  {COMPOSED_FLAVOR}  composed: {COMPOSITION}", file=err)
+        if "preset" in stack.flavors:
+            print(
+                f"  {PRESET_FLAVOR}    pre-set: {stack.preset_nodes} "
+                f"fake-hardware nodes of class {PRESET_CLASS}",
+                file=err,
+            )
+        print("Try:", file=err)
+        if stack.keystone is not None:
+            print(
+                f"  export OS_AUTH_URL={stack.keystone.url} OS_AUTH_TYPE=password "
+                f"OS_USERNAME={DEMO_USER} OS_PASSWORD={DEMO_USER}pw "
+                f"OS_PROJECT_NAME={DEMO_PROJECT} OS_USER_DOMAIN_ID=default "
+                "OS_PROJECT_DOMAIN_ID=default",
+                file=err,
+            )
+            print(
+                f"  (a member of project {DEMO_PROJECT}; the admin is "
+                "OS_USERNAME=admin OS_PASSWORD=adminpw OS_PROJECT_NAME=admin)",
+                file=err,
+            )
+        else:
+            print(f"  export MOGAN_VALENCE_API={stack.api_url}", file=err)
+        print(
+            f"  mogan-valence server create web-1 --flavor {COMPOSED_FLAVOR} "
+            f"--image {EXAMPLE_IMAGE} --wait",
+            file=err,
+        )
+        print("  mogan-valence server list", file=err)
+        print("  mogan-valence server delete web-1 --wait", file=err)
+        print("Stop with Ctrl-C or SIGTERM: everything started goes away.\n", file=err)
+        err.flush()
