@@ -10,6 +10,7 @@ operator tools ``reconcile``, ``demo`` and ``standalone`` run locally and
 need no API.
 """
 
+import importlib
 import os
 import sys
 
@@ -22,7 +23,54 @@ from osc_lib import exceptions as osc_exc
 from mogan_valence.cli import client as client_mod
 from mogan_valence import version
 
+# Plugins may add commands under this entry point namespace.
 COMMANDS_NAMESPACE = "mogan_valence.cli"
+# The commands, "module:Class" under mogan_valence.cli; listed here rather
+# than as entry points so that stale package metadata cannot hide them.
+COMMANDS = {
+    "flavor create": "flavors:CreateFlavor",
+    "flavor list": "flavors:ListFlavor",
+    "flavor show": "flavors:ShowFlavor",
+    "flavor set": "flavors:SetFlavor",
+    "flavor delete": "flavors:DeleteFlavor",
+    "flavor access add": "flavors:AddFlavorAccess",
+    "flavor access remove": "flavors:RemoveFlavorAccess",
+    "flavor access list": "flavors:ListFlavorAccess",
+    "server create": "servers:CreateServer",
+    "server list": "servers:ListServer",
+    "server show": "servers:ShowServer",
+    "server delete": "servers:DeleteServer",
+    "server power on": "servers:PowerOnServer",
+    "server power off": "servers:PowerOffServer",
+    "server power reboot": "servers:RebootServer",
+    "quota show": "quotas:ShowQuota",
+    "quota set": "quotas:SetQuota",
+    "reconcile": "reconcile:Reconcile",
+    "demo": "demo:Demo",
+    "standalone": "standalone:Standalone",
+}
+
+
+def command_manager() -> commandmanager.CommandManager:
+    """Every command, imported only when it runs (the local tools pull in
+    the engine; the API commands do not)."""
+    manager = commandmanager.CommandManager(COMMANDS_NAMESPACE)
+    for name, target in COMMANDS.items():
+        manager.commands[name] = _LazyEntryPoint(name, target)
+    return manager
+
+
+class _LazyEntryPoint:
+    """An entry point (as cliff's command manager holds them) of one of
+    our commands: its module is imported when it is loaded."""
+
+    def __init__(self, name: str, target: str):
+        self.name = name
+        self.value = f"mogan_valence.cli.{target}"
+
+    def load(self):
+        module, _, cls = self.value.partition(":")
+        return getattr(importlib.import_module(module), cls)
 
 
 def _env(*names: str) -> str | None:
@@ -45,7 +93,7 @@ class MoganValenceShell(app.App):
         super().__init__(
             description=__doc__.strip().splitlines()[0],
             version=version.version_string(),
-            command_manager=commandmanager.CommandManager(COMMANDS_NAMESPACE),
+            command_manager=command_manager(),
             deferred_help=True,
         )
 

@@ -1,45 +1,423 @@
+"""The operator CLI against a mocked REST API (requests-mock): output
+formats, name resolution, the error envelope, --wait, quotas."""
+
+import io
+import json
+
+import pytest
+from osc_lib import exceptions as osc_exc
+
+from mogan_valence.cli import flavors
 from mogan_valence.cli import shell
-from tests import base
+
+API = "http://api.example:6688/v1"
+FLAVOR = {
+    "uuid": "5b6d1f3c-9a4b-4d61-8f4e-0c1a2b3c4d5e",
+    "name": "c16",
+    "description": None,
+    "is_public": True,
+    "disabled": False,
+    "resources": {},
+    "composition": {"cpu_cores": 16},
+    "links": [],
+}
+SERVER_UUID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 
 
-class TestParseComposition(base.TestCase):
-    def test_json(self):
-        self.assertEqual(
-            {"cpu_cores": 4, "pci_devices": ["NIC"]},
-            shell.parse_composition(['{"cpu_cores": 4, "pci_devices": ["NIC"]}']),
-        )
+def server(status="active", **kw):
+    body = {
+        "uuid": SERVER_UUID,
+        "name": "web-1",
+        "description": None,
+        "status": status,
+        "power_state": "power on",
+        "flavor_uuid": FLAVOR["uuid"],
+        "image_uuid": "http://images.example.com/i.qcow2",
+        "composed": True,
+        "metadata": {},
+        "addresses": {},
+        "links": [],
+        "steps": [
+            {"op": "create", "step": "compose-node", "seconds": 0.1, "outcome": "ok"}
+        ],
+        "updated_at": "2024-01-01T00:00:00",
+    }
+    body.update(kw)
+    return body
 
-    def test_pairs_with_typed_values(self):
-        self.assertEqual(
-            {
-                "cpu_cores": 16,
-                "ram_mib": 65536,
-                "disk_type": "SSD",
-                "pci_devices": ["NIC"],
-                "cpu_model": "Xeon",
-            },
-            shell.parse_composition(
-                [
-                    "cpu_cores=16",
-                    "ram_mib=65536",
-                    "disk_type=SSD",
-                    'pci_devices=["NIC"]',
-                    "cpu_model=Xeon",
-                ]
-            ),
-        )
 
-    def test_bad_input_is_named(self):
-        err = self.assertRaises(shell.CommandError, shell.parse_composition, ["{nope"])
-        self.assertIn("not valid JSON", str(err))
-        err = self.assertRaises(shell.CommandError, shell.parse_composition, ["cores"])
-        self.assertIn("KEY=VALUE", str(err))
-        self.assertIsNone(shell.parse_composition([]))
+def envelope(message, code="Client"):
+    inner = {"faultcode": code, "faultstring": message, "debuginfo": None}
+    return {"error_message": json.dumps(inner)}
 
-    def test_parser_requires_flavor_and_image(self):
-        parser = shell.build_parser()
-        self.assertRaises(SystemExit, parser.parse_args, ["server", "create", "x"])
-        args = parser.parse_args(
-            ["server", "create", "x", "--flavor", "f", "--image", "i", "--wait"]
-        )
-        self.assertTrue(args.wait)
+
+def run(*argv):
+    """(exit code, stdout, stderr) of ``mogan-valence --os-endpoint API argv``."""
+    out, err = io.StringIO(), io.StringIO()
+    app = shell.MoganValenceShell(["--os-endpoint", API, *argv])
+    app.stdout, app.stderr = out, err
+    code = app.run(["--os-endpoint", API, *argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def no_cloud_env(monkeypatch, tmp_path):
+    for name in ("OS_CLOUD", "OS_AUTH_URL", "OS_ENDPOINT", "MOGAN_VALENCE_API"):
+        monkeypatch.delenv(name, raising=False)
+    # No clouds.yaml of the machine running the tests.
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    monkeypatch.setattr("time.sleep", lambda s: None)
+
+
+# -- composition -----------------------------------------------------------
+
+
+def test_parse_composition_json_and_pairs():
+    assert flavors.parse_composition(['{"cpu_cores": 4, "pci_devices": ["NIC"]}']) == {
+        "cpu_cores": 4,
+        "pci_devices": ["NIC"],
+    }
+    assert flavors.parse_composition(
+        ["cpu_cores=16", "ram_mib=65536", "disk_type=SSD", 'pci_devices=["NIC"]']
+    ) == {"cpu_cores": 16, "ram_mib": 65536, "disk_type": "SSD", "pci_devices": ["NIC"]}
+    assert flavors.parse_composition([]) is None
+
+
+def test_parse_composition_bad_input_is_named():
+    with pytest.raises(osc_exc.CommandError, match="not valid JSON"):
+        flavors.parse_composition(["{nope"])
+    with pytest.raises(osc_exc.CommandError, match="KEY=VALUE"):
+        flavors.parse_composition(["cores"])
+
+
+# -- formats ---------------------------------------------------------------
+
+
+def test_flavor_list_formats(requests_mock):
+    requests_mock.get(f"{API}/flavors", json={"flavors": [FLAVOR]})
+    code, out, err = run("flavor", "list", "-f", "json")
+    assert code == 0
+    [row] = json.loads(out)
+    assert row["name"] == "c16"
+    assert row["composition"] == {"cpu_cores": 16}  # structure kept in JSON
+
+    code, out, err = run("flavor", "list")
+    assert code == 0
+    assert "| uuid" in out.splitlines()[1]
+    assert '{"cpu_cores": 16}' in out
+
+    code, out, err = run("flavor", "list", "-f", "value", "-c", "name")
+    assert out == "c16\n"
+    code, out, err = run("flavor", "list", "-f", "csv", "-c", "uuid", "-c", "name")
+    assert out.splitlines() == ['"uuid","name"', f'"{FLAVOR["uuid"]}","c16"']
+    code, out, err = run("flavor", "list", "-f", "yaml", "-c", "name")
+    assert out.strip() == "- name: c16"
+
+
+def test_server_show_by_uuid_one_column(requests_mock):
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=server())
+    code, out, err = run("server", "show", SERVER_UUID, "-c", "status", "-f", "value")
+    assert (code, out) == (0, "active\n")
+    code, out, err = run("server", "show", SERVER_UUID, "-f", "json")
+    shown = json.loads(out)
+    assert shown["steps"][0]["step"] == "compose-node"
+    assert "links" not in shown
+    code, out, err = run("server", "show", SERVER_UUID)
+    assert "create compose-node 0.10s ok" in out
+
+
+def test_server_list_long_all_projects_follows_pages(requests_mock):
+    other = server(uuid="11111111-2222-4333-8444-555555555555", name="web-2")
+    requests_mock.get(
+        f"{API}/servers/detail?all_tenants=True",
+        [{"json": {"servers": [server()]}}],
+        complete_qs=True,
+    )
+    requests_mock.get(
+        f"{API}/servers/detail?all_tenants=True&marker={SERVER_UUID}",
+        json={"servers": [other]},
+        complete_qs=True,
+    )
+    requests_mock.get(
+        f"{API}/servers/detail?all_tenants=True&marker={other['uuid']}",
+        json={"servers": []},
+        complete_qs=True,
+    )
+    code, out, err = run("server", "list", "--long", "--all-projects", "-f", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["web-1", "web-2"]
+    assert "flavor_uuid" in rows[0]
+
+
+# -- names -----------------------------------------------------------------
+
+
+def test_flavor_by_name_after_a_404(requests_mock):
+    requests_mock.get(f"{API}/flavors/c16", status_code=404, json=envelope("not found"))
+    requests_mock.get(f"{API}/flavors", json={"flavors": [FLAVOR]})
+    requests_mock.get(f"{API}/flavors/{FLAVOR['uuid']}", json=FLAVOR)
+    created = requests_mock.post(
+        f"{API}/servers", status_code=201, json=server("building")
+    )
+    code, out, err = run(
+        "server",
+        "create",
+        "web-1",
+        "--flavor",
+        "c16",
+        "--image",
+        "http://i/x.qcow2",
+        "-f",
+        "json",
+    )
+    assert code == 0, out
+    assert created.last_request.json() == {
+        "server": {
+            "name": "web-1",
+            "image_uuid": "http://i/x.qcow2",
+            "flavor_uuid": FLAVOR["uuid"],
+        }
+    }
+    assert json.loads(out)["status"] == "building"
+
+
+def test_unknown_and_ambiguous_names(requests_mock):
+    requests_mock.get(f"{API}/flavors/nope", status_code=404, json=envelope("x"))
+    requests_mock.get(f"{API}/flavors/c16", status_code=404, json=envelope("x"))
+    twin = dict(FLAVOR, uuid="99999999-8888-4777-8666-555555555555")
+    requests_mock.get(f"{API}/flavors", json={"flavors": [FLAVOR, twin]})
+    code, _, err = run("flavor", "show", "nope")
+    assert code == 1
+    assert "No flavor with a name or UUID of 'nope' exists." in err
+    code, _, err = run("flavor", "show", "c16")
+    assert code == 1
+    assert "More than one flavor exists with the name 'c16'" in err
+
+
+# -- errors ----------------------------------------------------------------
+
+
+def test_error_envelope_is_one_line_exit_1(requests_mock):
+    requests_mock.post(
+        f"{API}/flavors",
+        status_code=400,
+        json=envelope("Invalid composition: 'cpu_cores' must be an integer"),
+    )
+    code, out, err = run("flavor", "create", "bad", "--composition", "cpu_cores=x")
+    assert code == 1
+    assert out == ""
+    logged = err
+    assert "Invalid composition: 'cpu_cores' must be an integer (HTTP 400)" in logged
+    assert "Traceback" not in logged
+    assert requests_mock.last_request.json() == {
+        "name": "bad",
+        "is_public": True,
+        "resources": {},
+        "composition": {"cpu_cores": "x"},
+    }
+
+
+def test_error_bodies_other_than_the_envelope(requests_mock):
+    requests_mock.get(
+        f"{API}/flavors",
+        status_code=401,
+        json={
+            "error": {
+                "code": 401,
+                "message": "The request you have made requires authentication.",
+            }
+        },
+    )
+    code, _, err = run("flavor", "list")
+    assert code == 1
+    assert "requires authentication. (HTTP 401)" in err
+    requests_mock.get(f"{API}/flavors", status_code=502, text="Bad gateway")
+    code, _, err = run("flavor", "list")
+    assert code == 1
+    assert "Bad gateway (HTTP 502)" in err
+
+
+def test_no_api_given_says_how():
+    app = shell.MoganValenceShell(["flavor", "list"])
+    app.stderr = io.StringIO()
+    assert app.run(["flavor", "list"]) == 1
+    assert "give --os-endpoint URL" in app.stderr.getvalue()
+
+
+# -- waits -----------------------------------------------------------------
+
+
+def test_create_wait_prints_progress_and_ends_active(requests_mock):
+    requests_mock.get(f"{API}/flavors/{FLAVOR['uuid']}", json=FLAVOR)
+    requests_mock.post(f"{API}/servers", status_code=201, json=server("building"))
+    requests_mock.get(
+        f"{API}/servers/{SERVER_UUID}",
+        [
+            {"json": server("building")},
+            {"json": server("building")},
+            {"json": server()},
+        ],
+    )
+    code, out, err = run(
+        "server",
+        "create",
+        "web-1",
+        "--flavor",
+        FLAVOR["uuid"],
+        "--image",
+        "http://i/x.qcow2",
+        "--wait",
+        "-c",
+        "status",
+        "-f",
+        "value",
+    )
+    assert (code, out) == (0, "active\n")
+    assert err.splitlines() == ["web-1: building", "web-1: active, power on"]
+
+
+def test_create_wait_error_names_the_fault(requests_mock):
+    requests_mock.get(f"{API}/flavors/{FLAVOR['uuid']}", json=FLAVOR)
+    requests_mock.post(f"{API}/servers", status_code=201, json=server("building"))
+    failed = server(
+        "error", fault={"message": "compose-node: no capacity", "created_at": "t"}
+    )
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=failed)
+    code, out, err = run(
+        "server",
+        "create",
+        "web-1",
+        "--flavor",
+        FLAVOR["uuid"],
+        "--image",
+        "http://i/x.qcow2",
+        "--wait",
+    )
+    assert code == 1
+    assert "went to ERROR: compose-node: no capacity" in err
+
+
+def test_delete_wait_until_gone(requests_mock):
+    requests_mock.get(
+        f"{API}/servers/{SERVER_UUID}",
+        [
+            {"json": server()},
+            {"json": server("deleting")},
+            {"status_code": 404, "json": envelope("gone")},
+        ],
+    )
+    deleted = requests_mock.delete(f"{API}/servers/{SERVER_UUID}", status_code=204)
+    code, _, err = run("server", "delete", SERVER_UUID, "--wait")
+    assert code == 0
+    assert deleted.called
+    assert err.splitlines() == ["web-1: deleting"]
+
+
+def test_delete_wait_error_exit_1(requests_mock):
+    failed = server(
+        "error", fault={"message": "undeploy: clean failed", "created_at": "t"}
+    )
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=failed)
+    requests_mock.delete(f"{API}/servers/{SERVER_UUID}", status_code=204)
+    code, _, err = run("server", "delete", SERVER_UUID, "--wait")
+    assert code == 1
+    assert "undeploy: clean failed" in err
+
+
+def test_power_off_wait(requests_mock):
+    requests_mock.get(
+        f"{API}/servers/{SERVER_UUID}",
+        [
+            {"json": server()},
+            {"json": server()},
+            {"json": server(power_state="power off")},
+        ],
+    )
+    power = requests_mock.put(
+        f"{API}/servers/{SERVER_UUID}/states/power", status_code=202
+    )
+    code, _, err = run("server", "power", "off", SERVER_UUID, "--wait")
+    assert code == 0
+    assert power.last_request.json() == {"target": "off"}
+    code, _, err = run("server", "power", "reboot", SERVER_UUID, "--soft")
+    assert power.last_request.json() == {"target": "soft_reboot"}
+
+
+# -- flavors ---------------------------------------------------------------
+
+
+def test_flavor_create_set_access(requests_mock):
+    created = requests_mock.post(f"{API}/flavors", status_code=201, json=FLAVOR)
+    code, _, err = run(
+        "flavor",
+        "create",
+        "bm",
+        "--resource",
+        "baremetal",
+        "--trait",
+        "CUSTOM_X",
+        "--description",
+        "d",
+        "--private",
+    )
+    assert code == 0
+    assert created.last_request.json() == {
+        "name": "bm",
+        "is_public": False,
+        "resources": {"baremetal": 1},
+        "resource_traits": {"CUSTOM_X": "required"},
+        "description": "d",
+    }
+    requests_mock.get(f"{API}/flavors/{FLAVOR['uuid']}", json=FLAVOR)
+    patched = requests_mock.patch(f"{API}/flavors/{FLAVOR['uuid']}", json=FLAVOR)
+    assert run("flavor", "set", FLAVOR["uuid"], "--name", "c32", "--disable")[0] == 0
+    assert patched.last_request.json() == [
+        {"op": "replace", "path": "/name", "value": "c32"},
+        {"op": "replace", "path": "/disabled", "value": True},
+    ]
+    added = requests_mock.post(
+        f"{API}/flavors/{FLAVOR['uuid']}/access", status_code=204
+    )
+    assert run("flavor", "access", "add", FLAVOR["uuid"], "p1")[0] == 0
+    assert added.last_request.json() == {"tenant_id": "p1"}
+    requests_mock.get(
+        f"{API}/flavors/{FLAVOR['uuid']}/access", json={"flavor_access": ["p1"]}
+    )
+    code, out, err = run("flavor", "access", "list", FLAVOR["uuid"], "-f", "value")
+    assert out == "p1\n"
+    removed = requests_mock.delete(
+        f"{API}/flavors/{FLAVOR['uuid']}/access/p1", status_code=204
+    )
+    assert run("flavor", "access", "remove", FLAVOR["uuid"], "p1")[0] == 0
+    assert removed.called
+
+
+# -- quotas ----------------------------------------------------------------
+
+QUOTA = {
+    "quota": {
+        "servers": {"limit": 10, "in_use": 2},
+        "cores": {"limit": 64, "in_use": 32},
+        "ram_mib": {"limit": 262144, "in_use": 131072},
+        "disk_gb": {"limit": 2000, "in_use": 1000},
+    }
+}
+
+
+def test_quota_show_and_set(requests_mock):
+    requests_mock.get(f"{API}/quotas/p1", json=QUOTA)
+    code, out, err = run("quota", "show", "p1", "-f", "json")
+    assert code == 0
+    assert json.loads(out)[0] == {"resource": "servers", "limit": 10, "in_use": 2}
+    put = requests_mock.put(f"{API}/quotas/p1", json=QUOTA)
+    code, out, err = run("quota", "set", "p1", "--servers", "20", "--ram-mib", "1024")
+    assert code == 0
+    assert put.last_request.json() == {"quota": {"servers": 20, "ram_mib": 1024}}
+    code, _, err = run("quota", "set", "p1")
+    assert code == 1
+    assert "nothing to set" in err
+    # Without Keystone the caller's project is unknown.
+    code, _, err = run("quota", "show")
+    assert code == 1
+    assert "give a PROJECT" in err
