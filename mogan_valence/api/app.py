@@ -21,6 +21,7 @@ from oslo_middleware import sizelimit
 from mogan_valence.api import errors
 from mogan_valence.api import policy
 from mogan_valence.api.controllers import flavors
+from mogan_valence.api.controllers import quotas
 from mogan_valence.api.controllers import root
 from mogan_valence.api.controllers import servers
 from mogan_valence.common import context as mv_context
@@ -89,7 +90,12 @@ def build_flask_app(conf: cfg.ConfigOpts, engine) -> flask.Flask:
     app.config["mogan_valence"] = {"conf": conf, "engine": engine}
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
-    for blueprint in (root.blueprint, flavors.blueprint, servers.blueprint):
+    for blueprint in (
+        root.blueprint,
+        flavors.blueprint,
+        servers.blueprint,
+        quotas.blueprint,
+    ):
         app.register_blueprint(blueprint)
     errors.register(app)
 

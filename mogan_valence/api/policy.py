@@ -116,9 +116,25 @@ flavor_rules = [
 ]
 
 
+quota_rules = [
+    _rule(
+        "mogan:quota:get",
+        PROJECT_READER_OR_ADMIN,
+        "Show a project's quota limits and usage.",
+        [("GET", "/v1/quotas/{project_id}")],
+    ),
+    _rule(
+        "mogan:quota:update",
+        "rule:context_is_admin",
+        "Set a project's quota limits.",
+        [("PUT", "/v1/quotas/{project_id}")],
+    ),
+]
+
+
 def list_rules():
     """Every rule (entry point oslo.policy.policies)."""
-    return base_rules + server_rules + flavor_rules
+    return base_rules + server_rules + flavor_rules + quota_rules
 
 
 _ENFORCER: policy.Enforcer | None = None

@@ -62,3 +62,10 @@ class InvalidStateTransition(MoganValenceException):
 
 class MigrationError(MoganValenceException):
     msg_fmt = "Database migration failed: %(reason)s"
+
+
+class QuotaExceeded(Forbidden):
+    msg_fmt = (
+        "Quota exceeded for %(resource)s in project %(project)s: %(requested)d "
+        "requested, %(in_use)d of %(limit)d in use."
+    )

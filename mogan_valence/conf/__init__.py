@@ -11,6 +11,7 @@ from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
 from mogan_valence.conf import ironic
+from mogan_valence.conf import quota
 from mogan_valence.conf import valence
 
 CONF = cfg.CONF
@@ -20,4 +21,5 @@ api.register_opts(CONF)
 database.register_opts(CONF)
 engine.register_opts(CONF)
 ironic.register_opts(CONF)
+quota.register_opts(CONF)
 valence.register_opts(CONF)

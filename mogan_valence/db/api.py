@@ -111,7 +111,18 @@ _INSTANCE_FIELDS = frozenset(c.name for c in models.Instance.__table__.columns) 
 }
 
 
-def instance_create(context, values: dict[str, Any]) -> models.Instance:
+def instance_create(
+    context, values: dict[str, Any], quota_defaults: dict[str, int] | None = None
+) -> models.Instance:
+    """Write a new instance.
+
+    :param quota_defaults: when given, and the instance has a project, the
+        instance is written only if it fits in the project's quota (limits
+        of ``project_quotas``, else these defaults): the check and the
+        insert are one transaction holding the project's quota row, so
+        concurrent creates never overshoot.
+    :raises QuotaExceeded: naming the resource, its limit and its usage.
+    """
     unknown = set(values) - _INSTANCE_FIELDS
     if unknown:
         raise exception.InvalidInput(
@@ -122,7 +133,13 @@ def instance_create(context, values: dict[str, Any]) -> models.Instance:
     values.setdefault("status", states.BUILDING)
     row = models.Instance()
     row.update(values)
+    project_id = values.get("project_id")
+    counted = quota_defaults is not None and project_id is not None
+    if counted:
+        _quota_row_exists(context, project_id)
     with _writer().using(_ctx(context)) as session:
+        if counted:
+            _check_quota(session, project_id, _requested(values), quota_defaults)
         session.add(row)
         try:
             session.flush()
@@ -243,6 +260,116 @@ def instance_update(
                 target=values.get("status", "an update"),
             )
     return row
+
+
+# -- quotas --------------------------------------------------------------------
+
+QUOTA_RESOURCES = ("servers", "cores", "ram_mib", "disk_gb")
+# What each instance counts towards a resource other than "servers".
+_COUNTED_COLUMNS = {
+    "cores": "composed_cores",
+    "ram_mib": "composed_ram_mib",
+    "disk_gb": "composed_disk_gb",
+}
+
+
+def _requested(values: dict[str, Any]) -> dict[str, int]:
+    requested = {"servers": 1}
+    for resource, column in _COUNTED_COLUMNS.items():
+        requested[resource] = values.get(column) or 0
+    return requested
+
+
+def _usage(session, project_id: str) -> dict[str, int]:
+    columns = [sa.func.count(models.Instance.id)] + [
+        sa.func.coalesce(sa.func.sum(getattr(models.Instance, column)), 0)
+        for column in _COUNTED_COLUMNS.values()
+    ]
+    row = session.execute(
+        sa.select(*columns).where(
+            models.Instance.project_id == project_id,
+            models.Instance.status != states.DELETED,
+        )
+    ).one()
+    return dict(zip(QUOTA_RESOURCES, (int(v) for v in row), strict=True))
+
+
+def _quota_row_exists(context, project_id: str) -> None:
+    """Make the project's quota row (the one creates lock), if missing.
+
+    In a transaction of its own: a concurrent create that made it first
+    only costs a duplicate-key error here.
+    """
+    try:
+        with _writer().using(_ctx(context)) as session:
+            found = session.execute(
+                sa.select(models.ProjectQuota.id).where(
+                    models.ProjectQuota.project_id == project_id
+                )
+            ).first()
+            if found is None:
+                session.add(models.ProjectQuota(project_id=project_id))
+    except db_exc.DBDuplicateEntry:
+        pass
+
+
+def _check_quota(
+    session, project_id: str, requested: dict[str, int], defaults: dict[str, int]
+) -> None:
+    # NOTE: the row lock serialises the creates of one project on
+    # PostgreSQL and MySQL (SQLite's writers already queue: BEGIN
+    # IMMEDIATE); the usage is read after it is held.
+    limits = session.execute(
+        sa.select(models.ProjectQuota)
+        .where(models.ProjectQuota.project_id == project_id)
+        .with_for_update()
+    ).scalar_one()
+    usage = _usage(session, project_id)
+    for resource in QUOTA_RESOURCES:
+        wanted = requested.get(resource, 0)
+        limit = getattr(limits, resource)
+        if limit is None:
+            limit = defaults[resource]
+        if wanted and limit >= 0 and usage[resource] + wanted > limit:
+            raise exception.QuotaExceeded(
+                resource=resource,
+                project=project_id,
+                requested=wanted,
+                in_use=usage[resource],
+                limit=limit,
+            )
+
+
+def quota_get(context, project_id: str) -> tuple[dict[str, int | None], dict]:
+    """(limits set for the project, None where the default applies; usage)."""
+    with _reader().using(_ctx(context)) as session:
+        row = session.execute(
+            sa.select(models.ProjectQuota).where(
+                models.ProjectQuota.project_id == project_id
+            )
+        ).scalar_one_or_none()
+        usage = _usage(session, project_id)
+    limits = {
+        r: (getattr(row, r) if row is not None else None) for r in QUOTA_RESOURCES
+    }
+    return limits, usage
+
+
+def quota_update(context, project_id: str, values: dict[str, int | None]) -> None:
+    """Set (or, with None, reset to the default) some of a project's limits."""
+    unknown = set(values) - set(QUOTA_RESOURCES)
+    if unknown:
+        raise exception.InvalidInput(
+            reason=f"unknown quota resource(s): {', '.join(sorted(unknown))}"
+        )
+    _quota_row_exists(context, project_id)
+    with _writer().using(_ctx(context)) as session:
+        session.execute(
+            sa.update(models.ProjectQuota)
+            .where(models.ProjectQuota.project_id == project_id)
+            .values(**values, updated_at=timeutils.utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 # -- instance faults -----------------------------------------------------------

@@ -41,6 +41,11 @@ class Instance(Base):
     extra = sa.Column(db_types.JsonEncodedDict, nullable=True)
     # NULL means "not composed": rows written before this column existed.
     composed = sa.Column(sa.Boolean, nullable=True)
+    # What the flavor's composition asks for, as the project's quota counts
+    # it from the create on (NULL: nothing composed is counted).
+    composed_cores = sa.Column(sa.Integer, nullable=True)
+    composed_ram_mib = sa.Column(sa.Integer, nullable=True)
+    composed_disk_gb = sa.Column(sa.Integer, nullable=True)
 
 
 class InstanceFault(Base):
@@ -94,3 +99,25 @@ class FlavorProject(Base):
         sa.String(36), sa.ForeignKey("flavors.uuid"), nullable=False
     )
     project_id = sa.Column(sa.String(255), nullable=False)
+
+
+class ProjectQuota(Base):
+    """A project's quota limits; NULL takes the ``[quota]`` default.
+
+    The row is also what concurrent creates of one project lock (SELECT ...
+    FOR UPDATE) while they count the project's usage, so that they never
+    overshoot together.
+    """
+
+    __tablename__ = "project_quotas"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", name="uniq_project_quotas0project_id"),
+        Base.__table_args__,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    project_id = sa.Column(sa.String(255), nullable=False)
+    servers = sa.Column(sa.Integer, nullable=True)
+    cores = sa.Column(sa.Integer, nullable=True)
+    ram_mib = sa.Column(sa.Integer, nullable=True)
+    disk_gb = sa.Column(sa.Integer, nullable=True)

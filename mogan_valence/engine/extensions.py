@@ -68,6 +68,9 @@ class EngineExtension:
     - ``validate_flavor(flavor)`` when a flavor is created;
     - ``claims_flavor(flavor)``: whether this extension provisions instances
       of that flavor (a flavor with a composition needs one that does);
+    - ``requested_hardware(flavor)`` for a flavor it claims, before an
+      instance of it is written: what the quota counts (``cores``,
+      ``ram_mib``, ``disk_gb``);
     - ``reshape_create_flow(context, instance_uuid, flavor, tasks)`` when an
       instance is created: receives the base task list (scheduling tasks
       have ``is_scheduling = True``) and returns the list to run; it may add
@@ -91,6 +94,14 @@ class EngineExtension:
 
     def claims_flavor(self, flavor: dict) -> bool:
         return False
+
+    def requested_hardware(self, flavor: dict) -> dict[str, int]:
+        """What an instance of ``flavor`` will hold: some of ``cores``,
+        ``ram_mib`` and ``disk_gb`` (a missing one counts 0).
+
+        :raises InvalidInput: the amounts cannot be known.
+        """
+        return {}
 
     def reshape_create_flow(
         self, context, instance_uuid: str, flavor: dict, tasks: list

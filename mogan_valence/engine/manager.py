@@ -18,6 +18,7 @@ from oslo_utils import uuidutils
 
 from mogan_valence.common import exception
 from mogan_valence.common import states
+from mogan_valence.conf import quota as quota_conf
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
 from mogan_valence.engine import flow_runner
@@ -28,6 +29,7 @@ from mogan_valence.engine.flows import constants
 from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
+from mogan_valence.objects import quota as quota_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def flavor_dict(flavor: flavor_obj.Flavor) -> dict:
 class EngineManager:
     """The RPC endpoints of the engine (see ``rpcapi.EngineAPI``)."""
 
-    RPC_API_VERSION = "1.3"
+    RPC_API_VERSION = "1.4"
     target = messaging.Target(version=RPC_API_VERSION)
     # How long a delete request waits for the worker of the previous
     # operation to end (it has shown ERROR or ACTIVE and is only saving its
@@ -253,6 +255,18 @@ class EngineManager:
         obj.destroy(context)
         LOG.info("Deleted flavor %s (%s)", obj.name, obj.uuid)
 
+    # -- quotas ------------------------------------------------------------------
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def update_quota(self, context, project_id, limits):
+        """Set some of a project's quota limits (None: back to the default).
+
+        :raises InvalidInput: naming a bad resource or value.
+        """
+        limits = validation.validate_quota_update(project_id, limits)
+        quota_obj.Quota.update(context, project_id, limits)
+        LOG.info("Quota of project %s set: %s", project_id, limits)
+
     # -- instances ---------------------------------------------------------------
 
     @messaging.expected_exceptions(*_EXPECTED)
@@ -296,6 +310,7 @@ class EngineManager:
         # what is valid may have changed since the flavor was created.
         plain = flavor_dict(flavor_o)
         self._check_with_extensions(plain)
+        hardware = self._requested_hardware(plain)
         instance_uuid = uuidutils.generate_uuid()
         saved = self.flows.new(
             persistence.CREATE,
@@ -316,9 +331,14 @@ class EngineManager:
             project_id=getattr(context, "project_id", None),
             user_id=getattr(context, "user_id", None),
             extra=extra,
+            **{
+                name: hardware.get(resource) or None
+                for name, resource in instance_obj.COUNTED_FIELDS.items()
+            },
         )
         try:
-            instance.create(context)
+            # The quota check and the insert are one transaction.
+            instance.create(context, quota_defaults=quota_conf.defaults(self.conf))
         except Exception:
             # Nothing ran yet; a create that is not answered is not resumed.
             self.flows.done(saved)
@@ -337,6 +357,17 @@ class EngineManager:
             faults.record_failure(instance_uuid, "create", e, context=context)
             raise
         return instance
+
+    def _requested_hardware(self, flavor: dict) -> dict:
+        """What the extension that provisions ``flavor`` says an instance
+        of it holds (the quota counts it); {} for a pre-set flavor."""
+        for extension in self.extensions:
+            if extension.claims_flavor(flavor):
+                try:
+                    return extension.requested_hardware(flavor)
+                except exception.InvalidInput as e:
+                    raise exception.InvalidInput(e.message) from e
+        return {}
 
     @messaging.expected_exceptions(*_EXPECTED)
     def list_instances(self, context, include_deleted=False):

@@ -18,9 +18,11 @@ class EngineAPI:
     | 1.2 - update_flavor, add_flavor_access, remove_flavor_access;
     |       create_instance takes metadata and partitions.
     | 1.3 - set_power_state.
+    | 1.4 - update_quota; create_instance refuses an instance over its
+    |       project's quota (QuotaExceeded).
     """
 
-    RPC_API_VERSION = "1.3"
+    RPC_API_VERSION = "1.4"
 
     def __init__(
         self,
@@ -88,6 +90,13 @@ class EngineAPI:
 
     def delete_flavor(self, context, flavor):
         return self._prepare().call(context, "delete_flavor", flavor=flavor)
+
+    # -- quotas ---------------------------------------------------------------
+
+    def update_quota(self, context, project_id, limits):
+        return self._prepare("1.4").call(
+            context, "update_quota", project_id=project_id, limits=limits
+        )
 
     # -- instances ------------------------------------------------------------
 

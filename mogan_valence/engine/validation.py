@@ -30,6 +30,9 @@ FLAVOR_REF_MAX = 255
 # ``description`` is Text: 65535 on MySQL, the smallest of the backends.
 DESCRIPTION_MAX = 65535
 RESOURCE_CLASS_MAX = 255
+# Keystone's project ids are 32 hex digits; anything id-like is accepted.
+PROJECT_ID_MAX = 255
+PROJECT_ID_PATTERN = "^[A-Za-z0-9_-]+$"
 TRAIT_MAX = 255
 # Standard traits (HW_CPU_X86_AVX2) and custom ones (CUSTOM_RAID5).
 TRAIT_PATTERN = "^[A-Z][A-Z0-9_]*$"
@@ -155,7 +158,39 @@ UPDATE_FLAVOR_SCHEMA = {
     "additionalProperties": False,
 }
 
+QUOTA_LIMIT_MAX = 2**31 - 1
+_QUOTA_LIMIT = {
+    "type": ["integer", "null"],
+    "minimum": -1,
+    "maximum": QUOTA_LIMIT_MAX,
+    "errorMessage": f"must be an integer from -1 (unlimited) to {QUOTA_LIMIT_MAX}, "
+    "or null (the default), not {value}",
+}
+
+UPDATE_QUOTA_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "project_id": _string(
+            PROJECT_ID_MAX,
+            pattern=PROJECT_ID_PATTERN,
+            errorMessage="must be a project id (letters, digits, '-' and '_'), "
+            "not {value}",
+        ),
+        "limits": {
+            "type": "object",
+            "properties": {
+                r: _QUOTA_LIMIT for r in ("servers", "cores", "ram_mib", "disk_gb")
+            },
+            "minProperties": 1,
+            "additionalProperties": False,
+        },
+    },
+    "required": ["project_id", "limits"],
+    "additionalProperties": False,
+}
+
 _FLAVOR = SchemaValidator(CREATE_FLAVOR_SCHEMA, root="flavor")
+_QUOTA = SchemaValidator(UPDATE_QUOTA_SCHEMA, root="quota")
 _FLAVOR_UPDATE = SchemaValidator(UPDATE_FLAVOR_SCHEMA, root="flavor")
 _INSTANCE = SchemaValidator(CREATE_INSTANCE_SCHEMA, root="instance")
 
@@ -217,3 +252,12 @@ def validate_flavor_update(values: dict) -> dict:
     values = _stripped(values, ("name",))
     _FLAVOR_UPDATE.validate(values)
     return dict(values)
+
+
+def validate_quota_update(project_id: Any, limits: Any) -> dict:
+    """Check the arguments of ``update_quota``; return the limits.
+
+    :raises InvalidInput: naming the first bad field.
+    """
+    _QUOTA.validate({"project_id": project_id, "limits": limits})
+    return dict(limits)

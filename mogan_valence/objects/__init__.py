@@ -7,3 +7,4 @@ def register_all() -> None:
     __import__("mogan_valence.objects.flavor")
     __import__("mogan_valence.objects.instance")
     __import__("mogan_valence.objects.instance_fault")
+    __import__("mogan_valence.objects.quota")

@@ -7,8 +7,10 @@ from oslo_versionedobjects import fields
 from mogan_valence.common import states
 
 BooleanField = fields.BooleanField
+DictOfIntegersField = fields.DictOfIntegersField
 DateTimeField = fields.DateTimeField
 IntegerField = fields.IntegerField
+ListOfStringsField = fields.ListOfStringsField
 StringField = fields.StringField
 UUIDField = fields.UUIDField
 

@@ -5,11 +5,20 @@ from mogan_valence.objects import base
 from mogan_valence.objects import fields
 
 
+# Instance fields the quota counts, by quota resource.
+COUNTED_FIELDS = {
+    "composed_cores": "cores",
+    "composed_ram_mib": "ram_mib",
+    "composed_disk_gb": "disk_gb",
+}
+
+
 @base.MoganObjectRegistry.register
 class Instance(base.MoganObject):
     # Version 1.0: Initial version (the Mogan shape)
     # Version 1.1: Added composed
-    VERSION = "1.1"
+    # Version 1.2: Added composed_cores, composed_ram_mib, composed_disk_gb
+    VERSION = "1.2"
 
     fields = {
         "id": fields.IntegerField(),
@@ -30,11 +39,18 @@ class Instance(base.MoganObject):
         "updated_at": fields.DateTimeField(nullable=True),
         # None on instances created before composition existed: not composed.
         "composed": fields.BooleanField(nullable=True),
+        # What the flavor's composition asks for, as the quota counts it.
+        "composed_cores": fields.IntegerField(nullable=True),
+        "composed_ram_mib": fields.IntegerField(nullable=True),
+        "composed_disk_gb": fields.IntegerField(nullable=True),
     }
 
     def obj_make_compatible(self, primitive, target_version):
         super().obj_make_compatible(primitive, target_version)
         target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 2):
+            for name in COUNTED_FIELDS:
+                primitive.pop(name, None)
         if target < (1, 1):
             primitive.pop("composed", None)
 
@@ -53,11 +69,17 @@ class Instance(base.MoganObject):
             for row in db_api.instance_get_all(context, **filters)
         ]
 
-    def create(self, context=None) -> None:
+    def create(self, context=None, quota_defaults: dict | None = None) -> None:
+        """Write the instance.
+
+        :param quota_defaults: check the project's quota (these are the
+            limits of projects without their own) in the same transaction.
+        :raises QuotaExceeded: the instance does not fit.
+        """
         context = context or self._context
         values = self.obj_get_changes()
         values.pop("id", None)
-        row = db_api.instance_create(context, values)
+        row = db_api.instance_create(context, values, quota_defaults=quota_defaults)
         self._from_db_object(context, self, row)
 
     def save(self, context=None, expected_status=None) -> None:

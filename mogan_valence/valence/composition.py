@@ -187,3 +187,42 @@ def to_request(
     else:
         body["properties"] = to_properties(composition)
     return body
+
+
+def _whole(value: Any) -> int:
+    """A Valence property count ("16", 16, "16.0"); 0 when not a number."""
+    try:
+        return max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def requested_hardware(composition: dict, valence_flavor: dict | None = None) -> dict:
+    """What a composition asks for, as the quota counts it: ``cores``,
+    ``ram_mib`` and ``disk_gb``.
+
+    :param valence_flavor: the Valence flavor a ``valence_flavor``
+        composition names (its ``properties`` say what it asks for).
+    """
+    if VALENCE_FLAVOR not in composition:
+        return {
+            "cores": composition.get("cpu_cores", 0),
+            "ram_mib": composition.get("ram_mib", 0),
+            "disk_gb": composition.get("disk_gb", 0),
+        }
+
+    def section(record, key) -> dict:
+        found = record.get(key) if isinstance(record, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    props = section(valence_flavor, "properties")
+    drives = props.get("local_drives")
+    return {
+        "cores": _whole(section(props, "processor").get("total_cores")),
+        "ram_mib": _whole(section(props, "memory").get("capacity_mib")),
+        "disk_gb": sum(
+            _whole(d.get("capacity_gib"))
+            for d in (drives if isinstance(drives, list) else [])
+            if isinstance(d, dict)
+        ),
+    }

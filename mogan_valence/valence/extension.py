@@ -7,6 +7,7 @@ from mogan_valence.common import exception
 from mogan_valence.engine import extensions
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import composition as composition_mod
+from mogan_valence.valence import exceptions as valence_exc
 from mogan_valence.valence import reconciler as reconciler_mod
 from mogan_valence.valence import tasks
 
@@ -46,6 +47,20 @@ class ValenceExtension(extensions.EngineExtension):
             return
         comp = composition_mod.validate(flavor["composition"])
         composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
+
+    def requested_hardware(self, flavor: dict) -> dict[str, int]:
+        comp = composition_mod.validate(flavor["composition"])
+        valence_flavor = None
+        if composition_mod.VALENCE_FLAVOR in comp:
+            uuid = comp[composition_mod.VALENCE_FLAVOR]
+            try:
+                valence_flavor = self.valence.get_flavor(uuid)
+            except valence_exc.ValenceNotFound:
+                raise exception.InvalidInput(
+                    reason=f"flavor {flavor['name']} names Valence flavor {uuid}, "
+                    "which Valence does not have"
+                ) from None
+        return composition_mod.requested_hardware(comp, valence_flavor)
 
     def _compose_on_no_valid_node(self, flavor: dict) -> bool:
         return bool(

@@ -26,6 +26,7 @@ INITIAL = "e2a228eee18a"
 COMPOSED = "d190f5c3764e"
 TASKFLOW = "5c1b7a3e9d20"
 FLAVOR_ACCESS = "7f3a9c2b1d44"
+QUOTAS = "3b8e5d2a6c71"
 TASKFLOW_TABLES = {"logbooks", "flowdetails", "atomdetails"}
 
 INSTANCE_UUID = "8f7b2c1e-4c5d-4b8a-9a7e-1f2e3d4c5b6a"
@@ -47,7 +48,9 @@ class MigrationWalkMixin(test_fixtures.OpportunisticDBTestMixin):
 
     def test_history_is_linear_and_ends_at_head(self):
         revisions = migration.revisions()
-        self.assertEqual([INITIAL, COMPOSED, TASKFLOW, FLAVOR_ACCESS], revisions)
+        self.assertEqual(
+            [INITIAL, COMPOSED, TASKFLOW, FLAVOR_ACCESS, QUOTAS], revisions
+        )
         self.assertEqual(revisions[-1], migration.head())
 
     def test_walk_versions(self):
@@ -222,6 +225,35 @@ class MigrationWalkMixin(test_fixtures.OpportunisticDBTestMixin):
             conn.execute(
                 projects.insert().values(flavor_uuid=FLAVOR_UUID, project_id=project_id)
             )
+
+    # -- 3b8e5d2a6c71: project quotas -----------------------------------------
+
+    def _check_3b8e5d2a6c71(self, data):
+        quotas = self._table("project_quotas")
+        with self.engine.begin() as conn:
+            conn.execute(quotas.insert().values(project_id="p-1", servers=3))
+        # One row per project: it is what concurrent creates lock.
+        self.assertRaises(
+            (sa.exc.IntegrityError, db_exc.DBDuplicateEntry),
+            self._insert_quota,
+            quotas,
+            "p-1",
+        )
+        # The instance written before every upgrade counts no composed
+        # hardware.
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(self._table("instances")).where(
+                    sa.column("uuid") == INSTANCE_UUID
+                )
+            ).one()
+        self.assertIsNone(row.composed_cores)
+        self.assertIsNone(row.composed_ram_mib)
+        self.assertIsNone(row.composed_disk_gb)
+
+    def _insert_quota(self, quotas, project_id):
+        with self.engine.begin() as conn:
+            conn.execute(quotas.insert().values(project_id=project_id))
 
 
 class TestMigrationsWalkSQLite(MigrationWalkMixin, testtools.TestCase):

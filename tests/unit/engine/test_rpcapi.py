@@ -18,7 +18,7 @@ class TestEngineAPI(base.TestCase):
             api = rpcapi.EngineAPI(transport=transport, timeout=5)
             api.create_instance("ctx", "web", "bm", "img")
         target = get_client.call_args[0][1]
-        self.assertEqual(("t", "1.3"), (target.topic, target.version))
+        self.assertEqual(("t", "1.4"), (target.topic, target.version))
         prepared = get_client.return_value.prepare
         prepared.assert_called_once_with(version="1.0", server="engine-7", timeout=5)
         prepared.return_value.call.assert_called_once_with(

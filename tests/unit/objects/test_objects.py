@@ -19,8 +19,9 @@ objects.register_all()
 # the older version, then update the hash here.
 EXPECTED_HASHES = {
     "Flavor": "1.1-40d2bf7986d87e0a23b69a127c58cbc5",
-    "Instance": "1.1-7aeff77b0a1190e16c597bfcf299ac21",
+    "Instance": "1.2-25034b7926e788592b47ed8bfbfc420b",
     "InstanceFault": "1.0-6b5b01b2cc7b6b547837acb168ec6eb9",
+    "Quota": "1.0-112031418ad8b665ff3e03725f337632",
 }
 
 
@@ -73,9 +74,18 @@ class TestInstanceCompat(test_base.TestCase):
         self.assertEqual("web-1", primitive["mogan_object.data"]["name"])
 
     def test_1_1_keeps_composed(self):
-        primitive = _instance().obj_to_primitive()
+        primitive = _instance().obj_to_primitive(target_version="1.1")
         self.assertEqual("1.1", primitive["mogan_object.version"])
         self.assertIs(True, primitive["mogan_object.data"]["composed"])
+
+    def test_backport_to_1_1_drops_what_the_quota_counts(self):
+        instance = _instance(composed_cores=16, composed_ram_mib=1024)
+        primitive = instance.obj_to_primitive(target_version="1.1")
+        self.assertNotIn("composed_cores", primitive["mogan_object.data"])
+        self.assertNotIn("composed_ram_mib", primitive["mogan_object.data"])
+        current = instance.obj_to_primitive()
+        self.assertEqual("1.2", current["mogan_object.version"])
+        self.assertEqual(16, current["mogan_object.data"]["composed_cores"])
 
     def test_1_0_consumer_reads_it_as_not_composed(self):
         primitive = _instance().obj_to_primitive(target_version="1.0")

@@ -154,3 +154,36 @@ class TestToRequest(base.TestCase):
             default_podm_id=None,
         )
         self.assertIn("[valence] podm_id", str(err))
+
+
+class TestRequestedHardware(base.TestCase):
+    def test_inline(self):
+        self.assertEqual(
+            {"cores": 16, "ram_mib": 65536, "disk_gb": 0},
+            composition.requested_hardware({"cpu_cores": 16, "ram_mib": 65536}),
+        )
+
+    def test_a_valence_flavor_counts_its_properties(self):
+        valence_flavor = {
+            "properties": {
+                "processor": {"total_cores": "8", "model": "Xeon"},
+                "memory": {"capacity_mib": "16384"},
+                "local_drives": [{"capacity_gib": "100"}, {"capacity_gib": "20"}],
+            }
+        }
+        self.assertEqual(
+            {"cores": 8, "ram_mib": 16384, "disk_gb": 120},
+            composition.requested_hardware(
+                {"valence_flavor": "0d9c8b7a-6f5e-4d3c-8b2a-1a0f9e8d7c6b"},
+                valence_flavor,
+            ),
+        )
+
+    def test_what_is_not_a_number_counts_nothing(self):
+        self.assertEqual(
+            {"cores": 0, "ram_mib": 0, "disk_gb": 0},
+            composition.requested_hardware(
+                {"valence_flavor": "0d9c8b7a-6f5e-4d3c-8b2a-1a0f9e8d7c6b"},
+                {"properties": {"processor": {"total_cores": "many"}, "memory": [1]}},
+            ),
+        )
