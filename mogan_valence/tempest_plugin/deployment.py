@@ -1,37 +1,49 @@
-"""The deployment under test: clients, waiters with deadlines, cleanups."""
+"""The deployment under test, seen as a tenant sees it: the REST API through
+keystoneauth1 (a token from Keystone, the endpoint from the catalog), with
+waiters whose deadlines come from [mogan_valence]."""
 
 import os
 import time
+import uuid as uuidlib
 
-from ironicclient import client as ironic_client
+from keystoneauth1 import adapter
+from keystoneauth1.identity import v3
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
-from mogan_valence.common import context as mv_context
-from mogan_valence.common import states
-from mogan_valence.engine import rpc
-from mogan_valence.engine import rpcapi
-from mogan_valence import objects
 from mogan_valence.tempest_plugin import config
-from mogan_valence.valence import client as valence_client
 
 ENV = "MOGAN_VALENCE_DEPLOYMENT_CONF"
+
+# Server states and power states as the API shows them.
+ACTIVE = "active"
+BUILDING = "building"
+ERROR = "error"
+POWER_ON = "power on"
+POWER_OFF = "power off"
 
 
 class NotConfigured(Exception):
     pass
 
 
-def load_conf() -> cfg.ConfigOpts:
-    """[mogan_valence] from tempest's configuration, or from $ENV's file."""
-    try:
-        from tempest import config as tempest_config  # noqa: PLC0415
+def load_conf(path: str | None = None) -> cfg.ConfigOpts:
+    """[mogan_valence] from ``path``, tempest's configuration, or $ENV's file."""
+    if path is None:
+        try:
+            from tempest import config as tempest_config  # noqa: PLC0415
 
-        conf = tempest_config.CONF
-        if conf.mogan_valence.transport_url:
+            conf = tempest_config.CONF
+            group = conf.mogan_valence
+            configured = bool(group.auth_url or group.endpoint)
+        except Exception:  # noqa: BLE001  (no tempest, or not configured)
+            configured = False
+        if configured:
+            if not conf.service_available.mogan_valence:
+                raise NotConfigured("[service_available] mogan_valence is False")
             return conf
-    except Exception:  # noqa: BLE001,S110  (no tempest, or not configured)
-        pass
-    path = os.environ.get(ENV)
+        path = os.environ.get(ENV)
     if not path:
         raise NotConfigured(
             f"no deployment configured: set {ENV} to a file with a "
@@ -43,55 +55,174 @@ def load_conf() -> cfg.ConfigOpts:
     return conf
 
 
+class ApiClient:
+    """The REST API as one user: a keystoneauth1 adapter on the
+    ``baremetal_compute`` service. Answers are returned, never raised."""
+
+    def __init__(self, opts, username=None, password=None, project_name=None):
+        if opts.auth_type == "none":
+            auth = noauth.NoAuth()
+        else:
+            auth = v3.Password(
+                auth_url=opts.auth_url,
+                username=username,
+                password=password,
+                project_name=project_name,
+                user_domain_name=opts.user_domain_name,
+                project_domain_name=opts.project_domain_name,
+            )
+        self.username = username or "noauth"
+        self.http = adapter.Adapter(
+            ks_session.Session(auth=auth),
+            service_type=config.SERVICE_TYPE,
+            interface=opts.interface,
+            region_name=opts.region_name,
+            endpoint_override=opts.endpoint or None,
+            raise_exc=False,
+        )
+
+    def request(self, method: str, path: str, body=None):
+        kwargs = {"headers": {"Accept": "application/json"}}
+        if body is not None:
+            kwargs["json"] = body
+        return self.http.request(path, method, **kwargs)
+
+    def get_server(self, uuid: str) -> dict | None:
+        """The server, or None once it is gone (404)."""
+        answer = self.request("GET", f"/servers/{uuid}")
+        if answer.status_code == 404:
+            return None
+        _expect(answer, 200, f"GET /servers/{uuid}")
+        return answer.json()
+
+    def list_servers(self, detail: bool = False) -> list[dict]:
+        path = "/servers/detail" if detail else "/servers"
+        answer = self.request("GET", path)
+        _expect(answer, 200, f"GET {path}")
+        return answer.json()["servers"]
+
+    def find_flavor(self, name: str) -> dict:
+        answer = self.request("GET", "/flavors")
+        _expect(answer, 200, "GET /flavors")
+        found = [f for f in answer.json()["flavors"] if f["name"] == name]
+        if len(found) != 1:
+            raise AssertionError(
+                f"{len(found)} flavors named {name!r} visible to {self.username}"
+            )
+        return found[0]
+
+
+def _expect(answer, status: int, what: str) -> None:
+    if answer.status_code != status:
+        raise AssertionError(
+            f"{what}: HTTP {answer.status_code} (expected {status}): {answer.text}"
+        )
+
+
+def fault_of(server: dict | None) -> str | None:
+    fault = (server or {}).get("fault")
+    return fault and f"{fault.get('message')} ({fault.get('detail')})"
+
+
 class Deployment:
     def __init__(self, conf: cfg.ConfigOpts):
         self.opts = conf.mogan_valence
-        if not (self.opts.transport_url and self.opts.engine_host):
-            raise NotConfigured(
-                "[mogan_valence] transport_url and engine_host are required"
+        o = self.opts
+        if o.auth_type == "none":
+            if not o.endpoint:
+                raise NotConfigured("[mogan_valence] auth_type = none needs endpoint")
+            self.primary = ApiClient(o)
+            self.alt = None
+        else:
+            missing = [
+                name
+                for name in ("auth_url", "username", "password", "project_name")
+                if not getattr(o, name)
+            ]
+            if missing:
+                raise NotConfigured(
+                    f"[mogan_valence] {', '.join(missing)} must be set "
+                    "(or auth_type = none with endpoint)"
+                )
+            self.primary = ApiClient(o, o.username, o.password, o.project_name)
+            self.alt = (
+                ApiClient(o, o.alt_username, o.alt_password, o.alt_project_name)
+                if o.alt_username
+                else None
             )
-        objects.register_all()
-        engine_conf = cfg.ConfigOpts()
-        from mogan_valence.conf import engine as engine_opts  # noqa: PLC0415
+        self.ironic = None
+        if o.ironic_endpoint:
+            from ironicclient import client as ironic_client  # noqa: PLC0415
 
-        engine_opts.register_opts(engine_conf)
-        engine_conf([], project="mogan-valence-tests", default_config_files=[])
-        engine_conf.set_override("host", self.opts.engine_host, group="engine")
-        engine_conf.set_override("topic", self.opts.engine_topic, group="engine")
-        transport = rpc.get_transport(cfg.CONF, url=self.opts.transport_url)
-        self.api = rpcapi.EngineAPI(transport=transport, conf=engine_conf, timeout=60)
-        self.ctx = mv_context.get_admin_context()
-        self.ironic = (
-            ironic_client.get_client(
-                "1", endpoint=self.opts.ironic_endpoint, os_ironic_api_version="latest"
+            self.ironic = ironic_client.get_client(
+                "1", endpoint=o.ironic_endpoint, os_ironic_api_version="latest"
             )
-            if self.opts.ironic_endpoint
-            else None
-        )
-        self.valence = (
-            valence_client.ValenceClient(self.opts.valence_url, retries=1)
-            if self.opts.valence_url
-            else None
-        )
+        self.valence = None
+        if o.valence_url:
+            from mogan_valence.valence import client as valence_client  # noqa: PLC0415
 
-    def wait_for_status(self, uuid: str, until: set[str]) -> dict:
+            self.valence = valence_client.ValenceClient(o.valence_url, retries=1)
+
+    @staticmethod
+    def unique_name(prefix: str = "scenario") -> str:
+        return f"{prefix}-{uuidlib.uuid4().hex[:8]}"
+
+    def wait_for(self, client: ApiClient, uuid: str, done, what: str) -> dict | None:
+        """GET the server until ``done(server)`` (server None once gone),
+        for at most build_timeout seconds."""
         deadline = time.monotonic() + self.opts.build_timeout
         while True:
-            got = self.api.get_instance(self.ctx, uuid)
-            if got["instance"].status in until:
-                return got
+            server = client.get_server(uuid)
+            if done(server):
+                return server
             if time.monotonic() > deadline:
+                state = server and (server["status"], server["power_state"])
                 raise AssertionError(
-                    f"instance {uuid} still {got['instance'].status} after "
-                    f"{self.opts.build_timeout}s"
+                    f"server {uuid} not {what} after {self.opts.build_timeout}s: "
+                    f"{state}"
                 )
             time.sleep(self.opts.build_interval)
 
-    def delete_and_wait(self, uuid: str) -> dict:
-        got = self.api.get_instance(self.ctx, uuid)
-        if got["instance"].status == states.DELETED:
-            return got
-        if got["instance"].status == states.BUILDING:
-            got = self.wait_for_status(uuid, {states.ACTIVE, states.ERROR})
-        self.api.delete_instance(self.ctx, uuid)
-        return self.wait_for_status(uuid, {states.DELETED, states.ERROR})
+    def wait_for_status(self, client: ApiClient, uuid: str, until: set[str]) -> dict:
+        return self.wait_for(
+            client,
+            uuid,
+            lambda s: s is None or s["status"] in until,
+            " or ".join(sorted(until)),
+        )
+
+    def delete_and_wait(self, client: ApiClient, uuid: str) -> dict | None:
+        """Delete and wait until the server is gone (None) or in ERROR (the
+        server, with its fault)."""
+        server = client.get_server(uuid)
+        if server is None:
+            return None
+        if server["status"] == BUILDING:
+            server = self.wait_for_status(client, uuid, {ACTIVE, ERROR})
+        if server is None:
+            return None
+        # A server in ERROR before the delete ends in ERROR again only with
+        # a new fault, naming the teardown step that failed.
+        before = (server.get("fault") or {}).get("created_at")
+        answer = client.request("DELETE", f"/servers/{uuid}")
+        if answer.status_code != 404:
+            _expect(answer, 204, f"DELETE /servers/{uuid}")
+        return self.wait_for(
+            client,
+            uuid,
+            lambda s: (
+                s is None
+                or (
+                    s["status"] == ERROR
+                    and (s.get("fault") or {}).get("created_at") not in (None, before)
+                )
+            ),
+            "deleted",
+        )
+
+    def delete_by_name(self, client: ApiClient, name: str) -> None:
+        """A cleanup that needs no create answer: whatever server of that
+        name the project has goes."""
+        for server in client.list_servers():
+            if server["name"] == name:
+                self.delete_and_wait(client, server["uuid"])

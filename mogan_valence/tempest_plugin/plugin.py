@@ -2,7 +2,15 @@
 
 import os
 
+from oslo_config import cfg
+
 from mogan_valence.tempest_plugin import config
+
+service_option = cfg.BoolOpt(
+    "mogan_valence",
+    default=True,
+    help="Whether mogan-valence (the baremetal_compute service) is deployed.",
+)
 
 
 class MoganValenceTempestPlugin:
@@ -15,6 +23,10 @@ class MoganValenceTempestPlugin:
 
     def register_opts(self, conf):
         config.register_opts(conf)
+        conf.register_opt(service_option, group="service_available")
 
     def get_opt_lists(self):
-        return [(config.GROUP.name, config.opts)]
+        return [
+            (config.GROUP.name, config.opts),
+            ("service_available", [service_option]),
+        ]
