@@ -20,6 +20,7 @@ log_file = {run_dir}/keystone.log
 connection = sqlite:///{run_dir}/keystone.sqlite
 [token]
 provider = fernet
+expiration = {token_expiration}
 [fernet_tokens]
 key_repository = {run_dir}/fernet-keys
 [fernet_receipts]
@@ -51,8 +52,10 @@ def available() -> bool:
 
 
 class LocalKeystone:
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, token_expiration: int = 3600):
+        """:param token_expiration: how long a token lives, in seconds."""
         self.run_dir = run_dir
+        self.token_expiration = token_expiration
         self.port = process.free_port()
         self.etc = os.path.join(run_dir, "etc")
         self.env = dict(
@@ -77,7 +80,11 @@ class LocalKeystone:
     def start(self, timeout: float = 60) -> None:
         os.makedirs(self.etc, exist_ok=True)
         with open(os.path.join(self.etc, "keystone.conf"), "w") as f:
-            f.write(_CONF.format(run_dir=self.run_dir))
+            f.write(
+                _CONF.format(
+                    run_dir=self.run_dir, token_expiration=self.token_expiration
+                )
+            )
         user = [
             "--keystone-user",
             str(os.getuid()),

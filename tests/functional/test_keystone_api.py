@@ -8,6 +8,7 @@ import requests
 from moganclient.v1 import client as mogan_client
 
 from mogan_valence.common import states
+from mogan_valence.localstack import keystone as local_keystone
 from tests.functional import harness
 
 IMAGE = "http://images.example.com/img.qcow2"
@@ -20,12 +21,8 @@ USERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, transport_url, ironic, keystone):
-    ids = keystone.seed(PROJECTS, USERS)
-    work = tmp_path_factory.mktemp("keystone-api")
-    engine = harness.EngineProcess(str(work / "engine"), transport_url, ironic.url)
-    engine.start()
+def _keystone_api(engine, keystone) -> harness.ApiProcess:
+    """An API in front of ``engine`` that trusts only ``keystone``."""
     api = harness.ApiProcess(
         engine,
         extra=(
@@ -43,6 +40,16 @@ def stack(tmp_path_factory, transport_url, ironic, keystone):
         ),
     )
     api.start()
+    return api
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic, keystone):
+    ids = keystone.seed(PROJECTS, USERS)
+    work = tmp_path_factory.mktemp("keystone-api")
+    engine = harness.EngineProcess(str(work / "engine"), transport_url, ironic.url)
+    engine.start()
+    api = _keystone_api(engine, keystone)
     sessions = {
         "admin": keystone.session(),
         "alice": keystone.session("alice", "alicepw", "project-a"),
@@ -91,6 +98,34 @@ def test_tokens(stack):
     assert requests.get(stack["api"].url, timeout=30).status_code == 200
 
 
+def test_an_expired_token_is_401(stack, tmp_path_factory):
+    # A Keystone of its own whose tokens live 5 s, trusted by an API of its own.
+    short = local_keystone.LocalKeystone(
+        str(tmp_path_factory.mktemp("keystone-short")), token_expiration=5
+    )
+    short.start()
+    try:
+        short.seed(PROJECTS, USERS)
+        api = _keystone_api(stack["api"].engine, short)
+        try:
+            token = short.session("alice", "alicepw", "project-a").get_token()
+            url = f"{api.url}/servers"
+            answer = requests.get(url, headers={"X-Auth-Token": token}, timeout=30)
+            assert answer.status_code == 200, answer.text
+            time.sleep(7)
+            answer = requests.get(url, headers={"X-Auth-Token": token}, timeout=30)
+            assert answer.status_code == 401, answer.text
+            # A token of another Keystone means nothing here either.
+            answer = requests.get(
+                url, headers={"X-Auth-Token": stack["tokens"]["alice"]}, timeout=30
+            )
+            assert answer.status_code == 401, answer.text
+        finally:
+            api.stop()
+    finally:
+        short.stop()
+
+
 def test_policy_matrix(stack, ironic, resource_class):
     ironic.enroll_fake_nodes(4, resource_class, prefix=resource_class)
     flavor = _call(
@@ -124,6 +159,12 @@ def test_policy_matrix(stack, ironic, resource_class):
     }
     rename = [{"op": "replace", "path": "/description", "value": "changed"}]
     s, f, p = server["uuid"], flavor["uuid"], private["uuid"]
+    a = stack["ids"]["projects"]["project-a"]
+    b = stack["ids"]["projects"]["project-b"]
+    on = {"target": "on"}
+    guest = "c0ffee00000040008000000000000001"
+    share = {"tenant_id": guest}
+    limits = {"quota": {"servers": 20}}
     who = ("admin", "alice", "carol", "bob", "system")
     # (method, path, body) -> expected status for each of ``who``.
     matrix = [
@@ -141,12 +182,20 @@ def test_policy_matrix(stack, ironic, resource_class):
         (("GET", f"/servers/{s}/states", None), (200, 200, 200, 404, 403)),
         (("DELETE", f"/servers/{s}", None), (None, None, 403, 404, 403)),
         (("POST", "/servers", new_server), (201, 201, 403, 201, 403)),
+        # One power action at a time: a second one while the first runs is 409.
+        (("PUT", f"/servers/{s}/states/power", on), (None, 202, 403, 404, 403)),
+        (("POST", f"/flavors/{p}/access", share), (204, 404, 404, 404, 403)),
+        (("DELETE", f"/flavors/{p}/access/{guest}", None), (204, 404, 404, 404, 403)),
+        (("POST", f"/flavors/{f}/access", share), (409, 403, 403, 403, 403)),
+        (("GET", f"/quotas/{a}", None), (200, 200, 200, 404, 403)),
+        (("GET", f"/quotas/{b}", None), (200, 404, 404, 200, 403)),
+        (("PUT", f"/quotas/{a}", limits), (200, 403, 403, 404, 403)),
     ]
     seen = {}
     for (method, path, body), expected in matrix:
         for identity, status in zip(who, expected, strict=True):
             if status is None:
-                continue  # the owner's delete runs last, below
+                continue  # below, or (the owner's delete) at the end
             answer = _call(stack, identity, method, path, body)
             seen[(method, path, identity)] = (answer.status_code, status)
     wrong = {k: v for k, v in seen.items() if v[0] != v[1]}
@@ -172,7 +221,8 @@ def test_policy_matrix(stack, ironic, resource_class):
     for x in everything["servers"]:
         _wait_active(stack, x["uuid"])
         owner = "alice" if x["uuid"] == s else "admin"
-        assert _call(stack, owner, "DELETE", f"/servers/{x['uuid']}").status_code == 204
+        answer = _call(stack, owner, "DELETE", f"/servers/{x['uuid']}")
+        assert answer.status_code == 204, answer.text
     deadline = time.monotonic() + 120
     while _call(stack, "admin", "GET", "/servers?all_tenants=True").json()["servers"]:
         assert time.monotonic() < deadline, "servers not deleted"
