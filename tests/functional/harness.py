@@ -127,27 +127,6 @@ class EngineProcess:
         transport = rpc.get_transport(conf, url=self.transport_url)
         return rpcapi.EngineAPI(transport=transport, conf=conf, timeout=rpc_timeout)
 
-    def cli(self, *args, check=True) -> subprocess.CompletedProcess:
-        client_conf = os.path.join(self.work_dir, "client.conf")
-        if not os.path.exists(client_conf):
-            with open(client_conf, "w") as f:
-                f.write(
-                    f"[DEFAULT]\ntransport_url = {self.transport_url}\n"
-                    f"[engine]\nhost = {self.host}\ntopic = {self.topic}\n"
-                )
-        result = subprocess.run(
-            [_bin("mogan-valence"), "--config-file", client_conf, *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"mogan-valence {' '.join(args)} failed "
-                f"({result.returncode}): {result.stderr}"
-            )
-        return result
-
 
 def valence_section(
     url: str, resource_class: str, driver: str = "fake-hardware", **options
@@ -240,3 +219,36 @@ class ApiProcess:
 
     def stop(self) -> None:
         self.proc.stop()
+
+    def cli(self, *args, check=True, env=None) -> subprocess.CompletedProcess:
+        """``mogan-valence --os-endpoint <this API> ARGS``."""
+        return cli(*args, endpoint=self.url, check=check, env=env)
+
+
+def cli(
+    *args, endpoint: str | None = None, env=None, check=True, timeout=300
+) -> subprocess.CompletedProcess:
+    """Run ``mogan-valence ARGS`` (against the API at ``endpoint``, without
+    authentication, when given)."""
+    argv = [_bin("mogan-valence")]
+    if endpoint:
+        argv += ["--os-endpoint", endpoint]
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("OS_") and k != "MOGAN_VALENCE_API"
+    }
+    environment.update(env or {})
+    result = subprocess.run(
+        [*argv, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"mogan-valence {' '.join(args)} failed "
+            f"({result.returncode}): {result.stderr}"
+        )
+    return result

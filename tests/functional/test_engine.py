@@ -1,7 +1,6 @@
 """The engine as a separate process, with the real Ironic and RabbitMQ."""
 
 import http.server
-import json
 import signal
 import threading
 
@@ -167,78 +166,6 @@ def test_no_node_left_ends_in_error_with_allocation_freed(
     node = client.node.get(bad)
     assert node.instance_uuid is None
     assert node.provision_state == "available"
-
-
-def test_cli_end_to_end(ironic, engine, resource_class):
-    ironic.enroll_fake_nodes(1, resource_class, prefix=resource_class)
-    flavor = f"cli-{resource_class}"
-    engine.cli("flavor", "create", flavor, "--resource", resource_class)
-    listed = json.loads(engine.cli("-f", "json", "flavor", "list").stdout)
-    assert flavor in [f["name"] for f in listed]
-    created = engine.cli(
-        "-f",
-        "json",
-        "server",
-        "create",
-        "cli-web",
-        "--flavor",
-        flavor,
-        "--image",
-        "http://127.0.0.1/img.qcow2",
-        "--wait",
-    )
-    server = json.loads(created.stdout)
-    assert server["status"] == states.ACTIVE
-    assert "cli-web: active" in created.stderr
-    shown = json.loads(
-        engine.cli("-f", "json", "server", "show", server["uuid"]).stdout
-    )
-    assert shown["uuid"] == server["uuid"]
-    table = engine.cli("server", "list").stdout.splitlines()
-    header = [c.strip() for c in table[1].strip("|").split("|")]
-    assert header[:3] == ["uuid", "name", "status"]
-    assert any("cli-web" in line and "active" in line for line in table[3:])
-    engine.cli("server", "delete", server["uuid"], "--wait")
-    gone = json.loads(engine.cli("-f", "json", "server", "show", server["uuid"]).stdout)
-    assert gone["status"] == states.DELETED
-    bad = engine.cli(
-        "server",
-        "create",
-        "x",
-        "--flavor",
-        "no-such-flavor",
-        "--image",
-        "http://127.0.0.1/img.qcow2",
-        check=False,
-    )
-    assert bad.returncode == 1
-    assert "no-such-flavor" in bad.stderr
-    assert "Traceback" not in bad.stderr
-
-
-def test_cli_without_engine_says_so(engine, tmp_path):
-    conf = tmp_path / "c.conf"
-    conf.write_text(
-        f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
-        "[engine]\nhost = nobody-home\n"
-    )
-    result = harness.subprocess.run(
-        [
-            harness._bin("mogan-valence"),
-            "--config-file",
-            str(conf),
-            "--rpc-timeout",
-            "2",
-            "flavor",
-            "list",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "did not answer" in result.stderr
-    assert "nobody-home" in result.stderr
 
 
 def test_engine_refuses_to_start_with_a_missing_extension(

@@ -60,11 +60,11 @@ def test_reconcile_dry_run_then_for_real(tmp_path, ironic):
             result = subprocess.run(
                 [
                     harness._bin("mogan-valence"),
+                    "reconcile",
                     "--config-file",
                     str(conf),
                     "-f",
                     "json",
-                    "reconcile",
                     *args,
                 ],
                 capture_output=True,
