@@ -11,6 +11,7 @@ need no API.
 """
 
 import importlib
+import logging
 import os
 import sys
 
@@ -119,6 +120,13 @@ class MoganValenceShell(app.App):
             self.cloud_config = None
             self._config_error = str(e)
         return parser
+
+    def configure_logging(self) -> None:
+        """Warnings and errors on stderr; -v adds INFO, -vv DEBUG."""
+        super().configure_logging()
+        levels = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}
+        level = levels.get(self.options.verbose_level, logging.DEBUG)
+        logging.getLogger().setLevel(level)
 
     def _keystone_given(self) -> bool:
         options = self.options
