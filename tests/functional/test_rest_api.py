@@ -134,3 +134,44 @@ def test_moganclient_composed_server_end_to_end(stack, ironic):
     mogan.flavor.delete(flavor.uuid)
     mogan.flavor.delete(plain.uuid)
     assert "composed-rest" not in [f.name for f in mogan.flavor.list()]
+
+
+def test_over_quota_is_403_and_nothing_is_composed(stack, ironic):
+    api = stack["api"]
+    mogan = _client(api.url)
+    session = ks_session.Session(auth=noauth.NoAuth())
+    project = "00000000-0000-4000-8000-000000000000"  # [api] noauth_project_id
+    flavor = session.post(
+        f"{api.url}/flavors",
+        json={"name": "composed-quota", "composition": {"cpu_cores": 2}},
+    ).json()
+    quota = f"{api.url}/quotas/{project}"
+    answer = session.put(quota, json={"quota": {"cores": 3}})
+    assert answer.json()["quota"]["cores"] == {
+        "limit": 3,
+        "in_use": 0,
+        "default": False,
+    }
+    first = mogan.server.create(
+        name="q-1", image_uuid=IMAGE, flavor_uuid=flavor["uuid"], networks=[]
+    )
+    with pytest.raises(mogan_exc.Forbidden) as refused:
+        mogan.server.create(
+            name="q-2", image_uuid=IMAGE, flavor_uuid=flavor["uuid"], networks=[]
+        )
+    assert "cores" in str(refused.value)
+    assert "2 of 3 in use" in str(refused.value)
+    shown = _wait(
+        lambda: mogan.server.get(first.uuid), lambda s: s.status != "building"
+    )
+    assert shown.status == "active", getattr(shown, "fault", None)
+    # One node composed, for the one server that fits.
+    assert len(stack["sim"].state.nodes) == 1
+    assert [s.name for s in mogan.server.list()] == ["q-1"]
+    mogan.server.delete(first.uuid)
+    _wait(
+        lambda: session.get(quota).json()["quota"]["cores"]["in_use"], lambda n: n == 0
+    )
+    session.put(quota, json={"quota": {"cores": None}})
+    _wait(lambda: stack["sim"].state.nodes, lambda nodes: nodes == {})
+    mogan.flavor.delete(flavor["uuid"])
