@@ -1,62 +1,172 @@
-"""The tempest-plugin scenarios, run against the stack this suite starts.
+"""The tempest-plugin scenarios, run against the stack this suite starts: the
+engine (real Ironic, RabbitMQ, the Valence simulator) behind two
+mogan-valence-api processes, one behind a real Keystone (whose catalog names
+it as baremetal_compute) and one noauth (the embedded stack's mode).
 
-The same classes run against an existing deployment from tempest or with
-MOGAN_VALENCE_DEPLOYMENT_CONF (see the README).
+The scenarios reach the API only, as tenants do; an admin makes the flavors
+first. The same classes run against an existing deployment from tempest or
+with MOGAN_VALENCE_DEPLOYMENT_CONF (see the README).
 """
 
 import os
-import uuid as uuidlib
 
 import pytest
 
-from mogan_valence.common import context as mv_context
+from mogan_valence.localstack import process
 from mogan_valence.tempest_plugin import deployment
 from mogan_valence.tempest_plugin.tests.scenario import test_instances
-from tests import fixtures as mv_fixtures
 from tests.functional import harness
+
+IMAGE = "http://images.example.com/img.qcow2"
+PROJECTS = ["service", "project-a", "project-b"]
+USERS = {
+    "mogan": ("service", "service"),
+    "alice": ("project-a", "member"),
+    "bob": ("project-b", "member"),
+}
+KEYSTONE_AUTHTOKEN = """auth_strategy = keystone
+[keystone_authtoken]
+www_authenticate_uri = {url}
+auth_url = {url}
+auth_type = password
+username = mogan
+password = moganpw
+user_domain_id = default
+project_name = service
+project_domain_id = default
+interface = public
+"""
+
+
+class NoauthApi:
+    """A second mogan-valence-api (noauth) in front of the same engine and
+    database as ``harness.ApiProcess``, with files of its own."""
+
+    def __init__(self, engine: harness.EngineProcess, work_dir: str):
+        os.makedirs(work_dir, exist_ok=True)
+        self.port = process.free_port()
+        conf_path = os.path.join(work_dir, "api.conf")
+        with open(conf_path, "w") as f:
+            f.write(
+                f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
+                f"log_file = {work_dir}/api.log\nuse_stderr = false\n"
+                f"[database]\nconnection = sqlite:///{engine.work_dir}/engine.sqlite\n"
+                f"[engine]\nhost = {engine.host}\ntopic = {engine.topic}\n"
+                f"[api]\nauth_strategy = noauth\nhost = 127.0.0.1\n"
+                f"port = {self.port}\n"
+            )
+        self.proc = process.ServiceProcess(
+            "mogan-valence-api",
+            [harness._bin("mogan-valence-api"), "--config-file", conf_path],
+            os.path.join(work_dir, "api.out"),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, timeout: float = 60) -> None:
+        self.proc.start()
+        self.proc.wait_http(self.url, timeout)
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def _admin_post(session, url, body):
+    answer = session.post(url, json=body, raise_exc=False)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _register_in_catalog(admin, api_url: str) -> None:
+    identity = {"service_type": "identity", "interface": "public"}
+    service = admin.post(
+        "/services",
+        json={"service": {"type": "baremetal_compute", "name": "mogan"}},
+        endpoint_filter=identity,
+    ).json()["service"]
+    for interface in ("public", "internal"):
+        admin.post(
+            "/endpoints",
+            json={
+                "endpoint": {
+                    "service_id": service["id"],
+                    "interface": interface,
+                    "region_id": "RegionOne",
+                    "url": api_url,
+                }
+            },
+            endpoint_filter=identity,
+        )
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_deployment(tmp_path_factory, transport_url, ironic):
+def local_deployment(tmp_path_factory, transport_url, ironic, keystone):
     work = tmp_path_factory.mktemp("scenarios")
-    sim = mv_fixtures.Simulator(str(work / "valence"), systems=2)
-    sim.setUp()
-    composed_class = f"scenario-{uuidlib.uuid4().hex[:8]}"
-    preset_class = f"scenario-preset-{uuidlib.uuid4().hex[:8]}"
-    ironic.enroll_fake_nodes(1, preset_class, prefix=preset_class)
-    extra = harness.valence_section(sim.url, composed_class)
-    engine = harness.EngineProcess(
-        str(work / "engine"),
-        transport_url,
-        ironic.url,
-        extensions="valence",
-        extra=extra,
+    keystone.seed(PROJECTS, USERS)
+    engine, sim, composed_class = harness.composed_engine(
+        work, transport_url, ironic.url, 2, "scenario"
     )
-    engine.start()
-    api = engine.api()
-    ctx = mv_context.get_admin_context()
-    api.create_flavor(ctx, "scenario-composed", composition={"cpu_cores": 2})
-    api.create_flavor(ctx, "scenario-preset", resources={preset_class: 1})
-    conf = work / "deployment.conf"
-    conf.write_text(
-        "[mogan_valence]\n"
-        f"transport_url = {transport_url}\nengine_host = {engine.host}\n"
-        f"engine_topic = {engine.topic}\nironic_endpoint = {ironic.url}\n"
-        f"valence_url = {sim.url}\ncomposed_flavor = scenario-composed\n"
-        f"composed_resource_class = {composed_class}\n"
-        "preset_flavor = scenario-preset\n"
-        "image_source = http://127.0.0.1/img.qcow2\n"
-        "build_timeout = 120\nbuild_interval = 0.2\n"
-    )
-    old = os.environ.get(deployment.ENV)
-    os.environ[deployment.ENV] = str(conf)
-    yield
-    if old is None:
-        os.environ.pop(deployment.ENV, None)
-    else:
-        os.environ[deployment.ENV] = old
-    engine.stop()
-    sim.cleanUp()
+    preset_class = f"scenario-preset-{composed_class.rsplit('-', 1)[-1]}"
+    ironic.enroll_fake_nodes(2, preset_class, prefix=preset_class)
+    api = harness.ApiProcess(engine, extra=KEYSTONE_AUTHTOKEN.format(url=keystone.url))
+    noauth_api = NoauthApi(engine, str(work / "api-noauth"))
+    try:
+        api.start()
+        noauth_api.start()
+        admin = keystone.session()
+        _register_in_catalog(admin, api.url)
+        # Flavors are an admin's: made here, used by name in the scenarios.
+        _admin_post(
+            admin,
+            f"{api.url}/flavors",
+            {"name": "scenario-composed", "composition": {"cpu_cores": 2}},
+        )
+        _admin_post(
+            admin,
+            f"{api.url}/flavors",
+            {"name": "scenario-preset", "resources": {preset_class: "1"}},
+        )
+        common = (
+            f"ironic_endpoint = {ironic.url}\nvalence_url = {sim.url}\n"
+            "composed_flavor = scenario-composed\n"
+            f"composed_resource_class = {composed_class}\n"
+            f"image_source = {IMAGE}\n"
+            "build_timeout = 120\nbuild_interval = 0.2\n"
+        )
+        keystone_conf = work / "deployment.conf"
+        keystone_conf.write_text(
+            "[mogan_valence]\n"
+            f"auth_url = {keystone.url}\nregion_name = RegionOne\n"
+            "username = alice\npassword = alicepw\nproject_name = project-a\n"
+            "alt_username = bob\nalt_password = bobpw\n"
+            "alt_project_name = project-b\n"
+            "preset_flavor = scenario-preset\n" + common
+        )
+        noauth_conf = work / "deployment-noauth.conf"
+        noauth_conf.write_text(
+            f"[mogan_valence]\nauth_type = none\nendpoint = {noauth_api.url}\n" + common
+        )
+        old = os.environ.get(deployment.ENV)
+        os.environ[deployment.ENV] = str(keystone_conf)
+        for cls in (TestNoauthComposed, TestNoauthBadInput):
+            cls.conf_file = str(noauth_conf)
+        yield {"engine": engine, "sim": sim, "composed_class": composed_class}
+        if old is None:
+            os.environ.pop(deployment.ENV, None)
+        else:
+            os.environ[deployment.ENV] = old
+        harness.assert_nothing_leaked(engine.api(), ironic, sim, composed_class)
+    finally:
+        noauth_api.stop()
+        api.stop()
+        engine.stop()
+        sim.cleanUp()
+
+
+# Behind Keystone, through the catalog, as alice (member of project-a); bob
+# (member of project-b) is the other tenant.
 
 
 class TestComposed(test_instances.ComposedInstanceTest):
@@ -67,5 +177,20 @@ class TestPreset(test_instances.PresetInstanceTest):
     pass
 
 
+class TestTenantIsolation(test_instances.TenantIsolationTest):
+    pass
+
+
 class TestBadInput(test_instances.BadInputTest):
+    pass
+
+
+# noauth, endpoint only: every request is an admin's (flavor checks run).
+
+
+class TestNoauthComposed(test_instances.ComposedInstanceTest):
+    pass
+
+
+class TestNoauthBadInput(test_instances.BadInputTest):
     pass

@@ -216,7 +216,9 @@ class BadInputTest(DeploymentTest):
         missing = "00000000-0000-4000-8000-00000000dead"
         self.assertRefused(client, "/servers", server(flavor_uuid=missing), missing)
         self.assertRefused(client, "/servers", server(image_uuid=None), "image_uuid")
-        self.assertRefused(client, "/servers", server(image_uuid="ubuntu"), "ubuntu")
+        self.assertRefused(
+            client, "/servers", server(image_uuid="ubuntu"), "image_uuid"
+        )
         self.assertRefused(
             client, "/servers", server(image_uuid="file:///etc/shadow"), "file"
         )
