@@ -67,9 +67,9 @@ def create_flavor():
         resource_traits=data.get("resource_traits"),
         composition=data.get("composition"),
         description=data.get("description"),
-        is_public=schema.boolean(data.get("is_public", True)),
+        is_public=schema.boolean(data.get("is_public", True), "is_public"),
     )
-    if schema.boolean(data.get("disabled", False)):
+    if schema.boolean(data.get("disabled", False), "disabled"):
         obj = state()["engine"].update_flavor(ctx, obj.uuid, {"disabled": True})
     response = flask.jsonify(_show(obj))
     response.status_code = 201
@@ -98,7 +98,7 @@ def update_flavor(uuid):
         elif "value" not in op:
             raise exception.InvalidInput(reason=f"'patch': /{field} needs a value")
         elif field in ("is_public", "disabled") and isinstance(op["value"], str):
-            values[field] = schema.boolean(op["value"])
+            values[field] = schema.boolean(op["value"], field)
         else:
             values[field] = op["value"]
     return _show(state()["engine"].update_flavor(ctx, obj.uuid, values))

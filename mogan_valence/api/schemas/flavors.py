@@ -68,5 +68,18 @@ patch = SchemaValidator(PATCH, root="patch")
 access = SchemaValidator(ACCESS, root="access")
 
 
-def boolean(value) -> bool:
+_BOOLEANS = {
+    field: SchemaValidator(schemas.BOOLEAN_ISH, root=field)
+    for field in ("is_public", "disabled")
+}
+
+
+def boolean(value, field: str) -> bool:
+    """``is_public`` or ``disabled``: a boolean, or one of the strings OSC
+    sends for one.
+
+    :raises InvalidInput: naming the field for anything else ("maybe" is
+        not false).
+    """
+    _BOOLEANS[field].validate(value)
     return value if isinstance(value, bool) else strutils.bool_from_string(value)
