@@ -119,7 +119,10 @@ class ApiClient:
                 "give the API's URL with --os-endpoint",
             ) from None
         except ks_exc.ConnectFailure as e:
-            raise ApiError(0, f"cannot reach the API: {e}") from None
+            # keystoneauth appends urllib3's whole retry story; the first
+            # part names the URL.
+            reason = str(e).split(": HTTPConnectionPool")[0]
+            raise ApiError(0, f"cannot reach the API: {reason}") from None
         except ks_exc.ClientException as e:
             raise ApiError(0, f"{type(e).__name__}: {e}") from None
         if response.status_code not in ok:

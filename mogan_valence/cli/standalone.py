@@ -396,7 +396,7 @@ class Standalone(command.Command):
             signum: signal.signal(signum, lambda *_: stop.set())
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
-        keep = parsed_args.keep_dir
+        keep = self._keep = parsed_args.keep_dir
         work_dir = (
             os.path.abspath(keep)
             if keep
@@ -439,7 +439,11 @@ class Standalone(command.Command):
 
     def _introduce(self, stack: EmbeddedStack, work_dir: str) -> None:
         err = sys.stderr
-        print(f"\nmogan-valence standalone is up (logs in {work_dir}).", file=err)
+        kept = "kept" if self._keep else "removed at the stop; --keep-dir keeps them"
+        print(
+            f"\nmogan-valence standalone is up (logs in {work_dir}, {kept}).",
+            file=err,
+        )
         print("Flavors ready to use:", file=err)
         if "composed" in stack.flavors:
             print(f"  {COMPOSED_FLAVOR}  composed: {COMPOSITION}", file=err)
