@@ -4,7 +4,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test unit functional lint genconfig genpolicy venv clean bench-latency \
-	bench-concurrency bench-engine-cost
+	bench-concurrency bench-engine-cost bench-api
 
 venv: $(STAMP)
 
@@ -35,6 +35,9 @@ bench-concurrency: $(STAMP)
 
 bench-engine-cost: $(STAMP)
 	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.engine_cost
+
+bench-api: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.api
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
