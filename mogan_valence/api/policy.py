@@ -76,6 +76,13 @@ server_rules = [
         "Delete a server.",
         [("DELETE", "/v1/servers/{server_uuid}")],
     ),
+    _rule(
+        "mogan:server:force_release",
+        "rule:context_is_admin",
+        "Delete a composed server whose node failed cleaning, releasing the "
+        "node without a clean (the hardware may still hold tenant data).",
+        [("DELETE", "/v1/servers/{server_uuid}?force_release=true")],
+    ),
 ]
 
 flavor_rules = [

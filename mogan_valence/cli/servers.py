@@ -153,16 +153,24 @@ class DeleteServer(command.Command):
         parser.add_argument(
             "servers", metavar="SERVER", nargs="+", help="Server names or UUIDs."
         )
+        parser.add_argument(
+            "--force-release",
+            action="store_true",
+            help="Admins only: release a composed node whose cleaning failed, "
+            "without a clean. The hardware may still hold the tenant's data; "
+            "use it only when the node was cleaned by other means.",
+        )
         add_wait_options(parser, "each server is gone")
         return parser
 
     def take_action(self, parsed_args):
         client = self.app.client
         failed = []
+        query = "?force_release=true" if parsed_args.force_release else ""
         for name in parsed_args.servers:
             try:
                 server = client.find("server", name)
-                client.delete(f"/servers/{server['uuid']}")
+                client.delete(f"/servers/{server['uuid']}{query}")
                 if parsed_args.wait:
                     left = client.wait_for_server(
                         server["uuid"],

@@ -314,6 +314,15 @@ def test_delete_wait_until_gone(requests_mock):
     assert err.splitlines() == ["web-1: deleting"]
 
 
+def test_delete_force_release_asks_the_api_for_it(requests_mock):
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=server())
+    deleted = requests_mock.delete(f"{API}/servers/{SERVER_UUID}", status_code=204)
+    assert run("server", "delete", SERVER_UUID)[0] == 0
+    assert deleted.last_request.qs == {}
+    assert run("server", "delete", "--force-release", SERVER_UUID)[0] == 0
+    assert deleted.last_request.qs == {"force_release": ["true"]}
+
+
 def test_delete_wait_error_exit_1(requests_mock):
     failed = server(
         "error", fault={"message": "undeploy: clean failed", "created_at": "t"}

@@ -5,6 +5,7 @@ policy check; admins see every project's.
 """
 
 import flask
+from oslo_utils import strutils
 
 from mogan_valence.api import errors
 from mogan_valence.api import images
@@ -143,8 +144,19 @@ def create_server():
 
 @blueprint.delete("/<uuid>")
 def delete_server(uuid):
+    """``?force_release=true`` (admins): release a composed node whose
+    cleaning failed, past the teardown's safety stop. Logged."""
     ctx = context()
     obj = _owned(uuid)
     policy.authorize("mogan:server:delete", ctx, _target(obj))
-    state()["engine"].delete_instance(ctx, obj.uuid)
+    force = flask.request.args.get("force_release", "false")
+    if not strutils.is_valid_boolstr(force):
+        raise exception.InvalidInput(
+            reason=f"'force_release' must be true or false, not {force!r}"
+        )
+    if strutils.bool_from_string(force):
+        policy.authorize("mogan:server:force_release", ctx, _target(obj))
+        state()["engine"].delete_instance(ctx, obj.uuid, force_release=True)
+    else:
+        state()["engine"].delete_instance(ctx, obj.uuid)
     return "", 204

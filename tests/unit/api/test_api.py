@@ -424,3 +424,28 @@ class TestPower(ApiTestCase):
         response, body = self.call("member_a", "PUT", path, {"target": "sideways"})
         self.assertEqual(400, response.status_code)
         self.assertIn("target", self.fault(body))
+
+
+class TestForcedRelease(ApiTestCase):
+    def test_only_admins_force_a_release_and_it_reaches_the_engine(self):
+        created = self.server()
+        path = f"/v1/servers/{created['uuid']}"
+        calls = []
+        real = self.manager._manager.delete_instance
+
+        def recording(ctx, instance, force_release=False):
+            calls.append(force_release)
+            return real(ctx, instance, force_release=force_release)
+
+        self.manager._manager.delete_instance = recording
+        response, body = self.call("member_a", "DELETE", f"{path}?force_release=true")
+        self.assertEqual(403, response.status_code, body)
+        self.assertIn("mogan:server:force_release", self.fault(body))
+        response, body = self.call("admin", "DELETE", f"{path}?force_release=maybe")
+        self.assertEqual(400, response.status_code, body)
+        self.assertIn("force_release", self.fault(body))
+        self.assertEqual([], calls)
+        response, _ = self.call("admin", "DELETE", f"{path}?force_release=true")
+        self.assertEqual(204, response.status_code)
+        self.assertEqual([True], calls)
+        self.manager.wait_idle(30)
