@@ -190,14 +190,17 @@ class ApiProcess:
     """mogan-valence-api in front of an ``EngineProcess``: the same database
     and broker, noauth unless ``extra`` says otherwise."""
 
-    def __init__(self, engine: EngineProcess, extra: str = ""):
+    def __init__(self, engine: EngineProcess, extra: str = "", name: str = "api"):
+        """:param name: of its files in the engine's directory (several
+        APIs may stand in front of one engine)."""
         self.engine = engine
         self.port = process.free_port()
-        self.conf_path = os.path.join(engine.work_dir, "api.conf")
+        base = os.path.join(engine.work_dir, name)
+        self.conf_path = f"{base}.conf"
         with open(self.conf_path, "w") as f:
             f.write(
                 f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
-                f"log_file = {engine.work_dir}/api.log\nuse_stderr = false\n"
+                f"log_file = {base}.log\nuse_stderr = false\n"
                 f"debug = true\n"
                 f"[database]\nconnection = sqlite:///{engine.work_dir}/engine.sqlite\n"
                 f"[engine]\nhost = {engine.host}\ntopic = {engine.topic}\n"
@@ -206,7 +209,7 @@ class ApiProcess:
         self.proc = process.ServiceProcess(
             "mogan-valence-api",
             [_bin("mogan-valence-api"), "--config-file", self.conf_path],
-            os.path.join(engine.work_dir, "api.out"),
+            f"{base}.out",
         )
 
     @property

@@ -21,10 +21,11 @@ USERS = {
 }
 
 
-def _keystone_api(engine, keystone) -> harness.ApiProcess:
+def _keystone_api(engine, keystone, name="api") -> harness.ApiProcess:
     """An API in front of ``engine`` that trusts only ``keystone``."""
     api = harness.ApiProcess(
         engine,
+        name=name,
         extra=(
             "auth_strategy = keystone\n"
             "[keystone_authtoken]\n"
@@ -106,7 +107,7 @@ def test_an_expired_token_is_401(stack, tmp_path_factory):
     short.start()
     try:
         short.seed(PROJECTS, USERS)
-        api = _keystone_api(stack["api"].engine, short)
+        api = _keystone_api(stack["api"].engine, short, name="api-short-tokens")
         try:
             token = short.session("alice", "alicepw", "project-a").get_token()
             url = f"{api.url}/servers"

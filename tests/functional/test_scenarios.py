@@ -12,7 +12,6 @@ import os
 
 import pytest
 
-from mogan_valence.localstack import process
 from mogan_valence.tempest_plugin import deployment
 from mogan_valence.tempest_plugin.tests.scenario import test_instances
 from tests.functional import harness
@@ -36,41 +35,6 @@ project_name = service
 project_domain_id = default
 interface = public
 """
-
-
-class NoauthApi:
-    """A second mogan-valence-api (noauth) in front of the same engine and
-    database as ``harness.ApiProcess``, with files of its own."""
-
-    def __init__(self, engine: harness.EngineProcess, work_dir: str):
-        os.makedirs(work_dir, exist_ok=True)
-        self.port = process.free_port()
-        conf_path = os.path.join(work_dir, "api.conf")
-        with open(conf_path, "w") as f:
-            f.write(
-                f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
-                f"log_file = {work_dir}/api.log\nuse_stderr = false\n"
-                f"[database]\nconnection = sqlite:///{engine.work_dir}/engine.sqlite\n"
-                f"[engine]\nhost = {engine.host}\ntopic = {engine.topic}\n"
-                f"[api]\nauth_strategy = noauth\nhost = 127.0.0.1\n"
-                f"port = {self.port}\n"
-            )
-        self.proc = process.ServiceProcess(
-            "mogan-valence-api",
-            [harness._bin("mogan-valence-api"), "--config-file", conf_path],
-            os.path.join(work_dir, "api.out"),
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, timeout: float = 60) -> None:
-        self.proc.start()
-        self.proc.wait_http(self.url, timeout)
-
-    def stop(self) -> None:
-        self.proc.stop()
 
 
 def _admin_post(session, url, body):
@@ -111,7 +75,9 @@ def local_deployment(tmp_path_factory, transport_url, ironic, keystone):
     preset_class = f"scenario-preset-{composed_class.rsplit('-', 1)[-1]}"
     ironic.enroll_fake_nodes(2, preset_class, prefix=preset_class)
     api = harness.ApiProcess(engine, extra=KEYSTONE_AUTHTOKEN.format(url=keystone.url))
-    noauth_api = NoauthApi(engine, str(work / "api-noauth"))
+    noauth_api = harness.ApiProcess(
+        engine, "auth_strategy = noauth\n", name="api-noauth"
+    )
     try:
         api.start()
         noauth_api.start()
