@@ -1,4 +1,5 @@
-"""mogan-valence-simulator: a Valence v1 API with a simulated RSD pod."""
+"""mogan-valence-simulator: a Valence v1 API with a simulated RSD or ExpEther
+pod."""
 
 import argparse
 import logging
@@ -15,8 +16,16 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mogan-valence-simulator",
         description="Serve the Valence v1 API for a simulated Rack Scale Design "
-        "pod, with every system also served as a Redfish ComputerSystem by "
-        "sushy-tools' emulator.",
+        "or NEC ExpEther pod, with every system also served as a Redfish "
+        "ComputerSystem by sushy-tools' emulator.",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("rsd", "expether"),
+        default=defaults.backend,
+        help="Which Valence driver to answer as: 'rsd' (redfishv1: nodes are "
+        "composed RSD systems) or 'expether' (nodes are existing servers "
+        "with pooled PCIe devices attached). Default %(default)s.",
     )
     p.add_argument("--host", default=defaults.host, help="API listen address.")
     p.add_argument(
@@ -73,6 +82,22 @@ def _parser() -> argparse.ArgumentParser:
         "enrols nodes in; without it, register answers 'Failed to load ironic "
         "driver' as Valence does when it cannot reach Ironic.",
     )
+    p.add_argument(
+        "--write-inventory",
+        metavar="FILE",
+        help="expether: write the operator inventory of the hosts (EESV, "
+        "MAC, serial number, Redfish driver_info) to FILE at start.",
+    )
+    p.add_argument(
+        "--fault-double-allocation",
+        nargs="?",
+        type=float,
+        const=1.0,
+        metavar="SECONDS",
+        help="expether: reproduce the real driver's double allocation: every "
+        "compose waits SECONDS (default 1) between choosing an EESV and "
+        "attaching to it, so concurrent composes get the same EESV.",
+    )
     p.add_argument("--debug", action="store_true")
     return p
 
@@ -87,6 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.pod_file is None and args.systems < 1:
         print("mogan-valence-simulator: --systems must be at least 1", file=sys.stderr)
         return 2
+    if args.backend != "expether":
+        for given, flag in (
+            (args.write_inventory, "--write-inventory"),
+            (args.fault_double_allocation, "--fault-double-allocation"),
+        ):
+            if given is not None:
+                print(
+                    f"mogan-valence-simulator: {flag} needs --backend expether",
+                    file=sys.stderr,
+                )
+                return 2
     options = server.Options(
         host=args.host,
         port=args.port,
@@ -100,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         redfish_password=args.redfish_password,
         redfish_power_delay=args.redfish_power_delay,
         ironic_url=args.ironic_url,
+        backend=args.backend,
+        double_allocation_window=args.fault_double_allocation,
+        write_inventory=args.write_inventory,
     )
     try:
         sim = server.Simulator(options)

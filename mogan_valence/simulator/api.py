@@ -4,9 +4,14 @@ Same routes, status codes, bodies and error envelope as the reference: 200 on
 every success but node actions (204), bare-array lists, framework errors as
 HTTP 500 with the exception class name as ``code``. Where the real server is
 broken (listing pod managers, RSD compose) this implements the intended
-contract. Extra, for tests: ``/admin/faults`` (fault injection: a compose, release,
-node list or node GET answering an error, e.g. Valence's own database outage
-with ``{"operation": "list", "code": "EtcdConnectionFailed"}``).
+contract. What a node is depends on the backend (``rsd.py``: a composed RSD
+system; ``expether.py``: a server with pooled PCIe devices attached).
+
+Extra, for tests, outside the Valence API: ``/admin/faults`` (fault
+injection: a compose, release, node list or node GET answering an error,
+e.g. Valence's own database outage with ``{"operation": "list", "code":
+"EtcdConnectionFailed"}``, or the ExpEther driver's double allocation), and
+``GET /admin/hosts`` (the pod's hosts and how to reach their Redfish BMC).
 """
 
 import json
@@ -18,13 +23,14 @@ from werkzeug import exceptions as wz_exc
 from werkzeug import routing
 from werkzeug import wrappers
 
+from mogan_valence.simulator import expether
 from mogan_valence.simulator import register
+from mogan_valence.simulator import rsd
 from mogan_valence.simulator import schemas
 from mogan_valence.simulator import state as state_mod
 
 LOG = logging.getLogger(__name__)
 
-_BRIEF_NODE_KEYS = ("uuid", "name", "index", "resource_uri")
 _LIST_NODE_KEYS = ("uuid", "name", "podm_id", "index", "resource_uri", "managed_by")
 _RECORD_KEYS = _LIST_NODE_KEYS + ("created_at", "updated_at")
 
@@ -87,11 +93,41 @@ def _inject(fault: state_mod.Fault | None, committed: bool, what: str) -> None:
         raise error
 
 
+def _filter(records: list[dict], args, kind: str) -> list[dict]:
+    """Valence's ``?key=value`` filters: exact matches on record fields."""
+    for key, value in args.items():
+        # Valence HEAD: getattr on a record without the key -> 500.
+        if any(key not in r for r in records):
+            raise AttributeError(f"'{kind}' object has no attribute '{key}'")
+        records = [r for r in records if r[key] == value]
+    return records
+
+
 class ValenceApp:
-    def __init__(self, state: state_mod.State, redfish=None, ironic_url=None):
+    """The Valence v1 API of the simulator.
+
+    :param redfish: the emulator serving the pod's systems, or None.
+    :param redfish_access: (address, username, password) of the systems'
+        Redfish, for ``/admin/hosts``.
+    """
+
+    def __init__(
+        self,
+        state: state_mod.State,
+        redfish=None,
+        ironic_url=None,
+        redfish_access: tuple[str, str, str] | None = None,
+    ):
         self.state = state
         self.redfish = redfish
+        self.redfish_access = redfish_access
         self.ironic = register.Ironic(ironic_url)
+        if state.backend == "expether":
+            self.backend = expether.ExpEtherBackend(state)
+            self.compose_schema = schemas.compose_node
+        else:
+            self.backend = rsd.RsdBackend(state, redfish)
+            self.compose_schema = schemas.compose_node_rsd
         self.url_map = routing.Map(
             [
                 routing.Rule("/", endpoint="root", methods=["GET"]),
@@ -138,6 +174,12 @@ class ValenceApp:
                     endpoint="not_implemented",
                     methods=["GET"],
                 ),
+                routing.Rule("/v1/devices", endpoint="devices", methods=["GET"]),
+                routing.Rule(
+                    "/v1/devices/sync", endpoint="devices_sync", methods=["POST"]
+                ),
+                routing.Rule("/v1/devices/<ident>", endpoint="device", methods=["GET"]),
+                routing.Rule("/admin/hosts", endpoint="admin_hosts", methods=["GET"]),
                 routing.Rule(
                     "/admin/faults",
                     endpoint="admin_faults",
@@ -309,12 +351,15 @@ class ValenceApp:
                 "url": body["url"],
                 "driver": driver,
                 "authentication": body["authentication"],
-                "status": None,
+                "status": state_mod.podm_status(driver),
                 "created_at": stamp,
                 "updated_at": stamp,
             }
             st.pod_managers[record["uuid"]] = record
             st.save()
+            if driver == self.backend.driver:
+                # Valence syncs a new pod manager's devices at once.
+                self.backend.sync_devices(record["uuid"])
         return self._json(record)
 
     def on_pod_manager(self, request, ident):
@@ -327,7 +372,8 @@ class ValenceApp:
                 for node_id in [
                     u for u, n in st.nodes.items() if n["podm_id"] == ident
                 ]:
-                    st.release(node_id)
+                    self.backend.release(node_id)
+                self.backend.forget_pod_manager(ident)
                 del st.pod_managers[ident]
                 st.save()
                 return self._json(
@@ -358,9 +404,14 @@ class ValenceApp:
     def on_nodes(self, request):
         if request.method == "GET":
             _inject(self.state.take_fault("list"), committed=False, what="node list")
-            return self._list_nodes(request)
+            with self.state.lock:
+                records = [
+                    {k: n[k] for k in _LIST_NODE_KEYS if k in n}
+                    for n in self.state.nodes.values()
+                ]
+            return self._json(_filter(records, request.args, "ComposedNode"))
         body = self._body(request)
-        _validate(schemas.compose_node, body)
+        _validate(self.compose_schema, body)
         podm_id = body["podm_id"]  # Valence HEAD: KeyError -> 500 when absent
         if "flavor_id" in body:
             with self.state.lock:
@@ -369,112 +420,31 @@ class ValenceApp:
         else:
             requirements = body.get("properties") or {"memory": {}, "processor": {}}
         fault = self.state.take_fault("compose")
+        race_window = self.state.race_window
+        if fault and fault.double_allocate:
+            race_window, fault = fault.delay, None
         _inject(fault, committed=False, what=f"compose of {body['name']}")
-        failed = bool(fault and fault.after_commit and fault.status)
-        node = self.state.compose(
+        brief = self.backend.compose(
             body["name"],
             body.get("description"),
             podm_id,
             requirements,
-            node_state="Failed" if failed else "Assembled",
+            failed=bool(fault and fault.after_commit and fault.status),
+            race_window=race_window,
         )
         _inject(fault, committed=True, what=f"compose of {body['name']}")
-        return self._json({k: node[k] for k in _BRIEF_NODE_KEYS})
-
-    def _list_nodes(self, request):
-        with self.state.lock:
-            records = [
-                {k: n[k] for k in _LIST_NODE_KEYS if k in n}
-                for n in self.state.nodes.values()
-            ]
-        for key, value in request.args.items():
-            # Valence HEAD: getattr on a record without the key -> 500.
-            if any(key not in r for r in records):
-                raise AttributeError(f"'ComposedNode' object has no attribute '{key}'")
-            records = [r for r in records if str(r[key]) == value]
-        return self._json(records)
-
-    def _detail(self, node: dict) -> dict:
-        system = self.state.pod.system(node["system_id"])
-        drives = [self.state.pod.drive(d) for d in node.get("drive_ids", [])]
-        power = self.redfish.power_state(system) if self.redfish else None
-        if power is None:
-            power = self.state.power.get(system.id, "Off")
-        detail = {
-            "name": node["name"],
-            "description": node["description"],
-            "node_state": node["node_state"],
-            "node_power_state": power,
-            "power_state": power.lower() if power else None,
-            "health_status": "OK" if node["node_state"] == "Assembled" else "Critical",
-            "boot_source": None,
-            "target_boot_source": None,
-            "pooled_group_id": None,
-            "computer_system": system.path,
-            "metadata": {
-                "processor": [
-                    {
-                        "model": system.cpu_model,
-                        "total_core": system.cpu_cores,
-                        "instruction_set": "x86-64",
-                        "speed_mhz": 2400,
-                    }
-                ],
-                "memory": [
-                    {
-                        "total_memory_mb": system.ram_mib,
-                        "type": system.ram_type,
-                        "data_width_bit": 64,
-                        "speed_mhz": 2666,
-                    }
-                ],
-                "network": [
-                    {
-                        "mac": nic.mac,
-                        "speed_mbps": nic.speed_mbps,
-                        "status": "Enabled",
-                        "ipv4": [],
-                        "vlans": [],
-                    }
-                    for nic in system.nics
-                ],
-                "local_drives": [
-                    {"capacity_gib": d.capacity_gib, "type": d.type} for d in drives
-                ],
-            },
-            "cpu_cores": system.cpu_cores,
-            "ram_mib": system.ram_mib,
-            "disk_gb": sum(d.capacity_gib for d in drives),
-        }
-        # The DB record wins over the backend detail, as in Valence.
-        detail.update(
-            {
-                k: node[k]
-                for k in (
-                    "uuid",
-                    "name",
-                    "podm_id",
-                    "index",
-                    "resource_uri",
-                    "created_at",
-                    "updated_at",
-                    "managed_by",
-                )
-                if k in node
-            }
-        )
-        return detail
+        return self._json(brief)
 
     def on_node(self, request, ident):
         if request.method == "GET":
             _inject(self.state.take_fault("get"), committed=False, what=f"GET {ident}")
             with self.state.lock:
                 node = dict(self.state.get_node(ident))
-            return self._json(self._detail(node))
+            return self._json(self.backend.detail(node))
         self.state.get_node(ident)  # 404 before any injected fault
         fault = self.state.take_fault("release")
         _inject(fault, committed=False, what=f"release of {ident}")
-        self.state.release(ident)
+        self.backend.release(ident)
         _inject(fault, committed=True, what=f"release of {ident}")
         return self._json(None)
 
@@ -482,27 +452,8 @@ class ValenceApp:
         body = self._body(request)
         _validate(schemas.node_action, body)  # schema before lookup, as Valence
         with self.state.lock:
-            node = self.state.get_node(ident)
-            system = self.state.pod.system(node["system_id"])
-        if "Reset" in body:
-            reset = body["Reset"]["Type"]
-            if self.redfish:
-                self.redfish.reset(system, reset)
-            with self.state.lock:
-                self.state.power[system.id] = "Off" if reset == "ForceOff" else "On"
-                self.state.save()
-        elif "Boot" in body:
-            if self.redfish:
-                self.redfish.set_boot(
-                    system, body["Boot"]["Target"], body["Boot"]["Enabled"]
-                )
-        else:
-            raise state_mod.ValenceError(
-                400,
-                "Bad Request",
-                "Bad Request",
-                f"Unsupported action: {next(iter(body))}",
-            )
+            node = dict(self.state.get_node(ident))
+        self.backend.action(node, body)
         return wrappers.Response(b"", status=204, content_type="application/json")
 
     def on_node_register(self, request, ident):
@@ -518,8 +469,8 @@ class ValenceApp:
         with self.state.lock:
             node = dict(self.state.get_node(ident))
             pod_manager = dict(self.state.get_pod_manager(node["podm_id"]))
-        node_args, port_args = register.node_params(
-            self._detail(node), pod_manager, body
+        node_args, port_args = self.backend.register_params(
+            self.backend.detail(node), pod_manager, body
         )
         created = self.ironic.create_node(node_args)
         LOG.info("Registered node %s in Ironic as %s", ident, created["uuid"])
@@ -536,7 +487,45 @@ class ValenceApp:
     def on_nodes_manage(self, request):
         body = self._body(request)
         _validate(schemas.node_manage, body)
-        self.state.manage(body["podm_id"], body["node_index"])
+        return self._json(self.backend.manage(body["podm_id"], body["node_index"]))
+
+    # -- devices (filled by the ExpEther backend; redfishv1 syncs none) ----------
+
+    def on_devices(self, request):
+        with self.state.lock:
+            records = [dict(d) for d in self.state.devices.values()]
+        return self._json(_filter(records, request.args, "Device"))
+
+    def on_device(self, request, ident):
+        with self.state.lock:
+            return self._json(self.backend.get_device(ident))
+
+    def on_devices_sync(self, request):
+        body = self._body(request)
+        podm_id = body.get("podm_id") if isinstance(body, dict) else None
+        with self.state.lock:
+            podm_ids = [podm_id] if podm_id else list(self.state.pod_managers)
+            for uuid in podm_ids:
+                if self.state.get_pod_manager(uuid)["driver"] == self.backend.driver:
+                    self.backend.sync_devices(uuid)
+        return self._json(None)
+
+    # -- the pod's hosts (not part of Valence) -----------------------------------
+
+    def hosts(self) -> list[dict]:
+        address, username, password = self.redfish_access or (None, None, None)
+        return [
+            dict(
+                entry,
+                redfish_address=address,
+                redfish_username=username,
+                redfish_password=password,
+            )
+            for entry in self.backend.host_entries()
+        ]
+
+    def on_admin_hosts(self, request):
+        return self._json(self.hosts())
 
     # -- fault injection (not part of Valence) ----------------------------------
 
@@ -558,14 +547,21 @@ class ValenceApp:
                 code = body.get("code")
                 if code is not None and not isinstance(code, str):
                     raise TypeError("code must be a string")
+                double = self._double_allocate(body)
                 fault = state_mod.Fault(
                     operation=body["operation"],
                     count=int(body.get("count", 1)),
-                    status=int(body.get("status", 500)),
-                    delay=float(body.get("delay", 0)),
+                    status=int(body.get("status", 0 if double else 500)),
+                    delay=float(body.get("delay", 1.0 if double else 0)),
                     after_commit=bool(body.get("after_commit", False)),
                     code=code or None,
+                    double_allocate=double,
                 )
+                if double and (fault.status or fault.after_commit or fault.code):
+                    raise ValueError(
+                        "double_allocate answers normally: no status, code "
+                        "or after_commit"
+                    )
             except (TypeError, ValueError) as e:
                 raise state_mod.ValenceError(
                     400, "Bad Request", "Bad Request", str(e)
@@ -576,3 +572,15 @@ class ValenceApp:
             st.clear_faults()
         with st.lock:
             return self._json([f.as_dict() for f in st.faults])
+
+    def _double_allocate(self, body: dict) -> bool:
+        if not body.get("double_allocate"):
+            return False
+        if body["operation"] != "compose":
+            raise ValueError("double_allocate is a fault of compose")
+        if self.state.backend != "expether":
+            raise ValueError(
+                "double_allocate is the ExpEther driver's race: "
+                "start the simulator with --backend expether"
+            )
+        return True

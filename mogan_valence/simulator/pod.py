@@ -1,15 +1,21 @@
-"""The simulated pod: computer systems and a pool of drives.
+"""The simulated pod: computer systems, a pool of drives, a pool of PCIe
+devices.
 
 A pod file is JSON::
 
     {"systems": [{"id": "System1", "cpu_model": "Intel Xeon Gold 6148",
                   "cpu_cores": 20, "ram_mib": 65536, "ram_type": "DDR4",
                   "pci_devices": ["NIC"],
-                  "nics": [{"mac": "52:54:00:00:01:01", "speed_mbps": 10000}]}],
-     "drives": [{"id": "Drive1", "capacity_gib": 480, "type": "SSD"}]}
+                  "nics": [{"mac": "52:54:00:00:01:01", "speed_mbps": 10000}],
+                  "eesv_id": "0x8cdf9d53a001", "serial_number": "...",
+                  "host_serial_number": "...", "host_model": "..."}],
+     "drives": [{"id": "Drive1", "capacity_gib": 480, "type": "SSD"}],
+     "devices": [{"id": "0x8cdf9d53b001", "type": "GPU", "model": "..."}]}
 
 ``uuid`` and NIC MACs may be omitted; they are derived from the ids so that
-the same pod file always gives the same identities.
+the same pod file always gives the same identities. ``drives`` serve the RSD
+backend, ``devices`` (the ExpEther pool) and the ``eesv_id``/serial/model
+keys the ExpEther backend; each backend ignores the other's keys.
 """
 
 import dataclasses
@@ -39,6 +45,12 @@ class System:
     ram_type: str
     nics: tuple[Nic, ...]
     pci_devices: tuple[str, ...] = ("NIC",)
+    # ExpEther: the host's EESV board and the server itself; None means
+    # derived from the system's position in the pod (see expether.py).
+    eesv_id: str | None = None
+    serial_number: str | None = None
+    host_serial_number: str | None = None
+    host_model: str | None = None
 
     @property
     def path(self) -> str:
@@ -54,9 +66,20 @@ class Drive:
 
 
 @dataclasses.dataclass(frozen=True)
+class PciDevice:
+    """A PCIe device of the ExpEther pool (an EEIO unit and its card)."""
+
+    type: str
+    id: str | None = None
+    model: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Pod:
     systems: tuple[System, ...]
     drives: tuple[Drive, ...]
+    # None: the ExpEther backend's default pool for this many systems.
+    devices: tuple[PciDevice, ...] | None = None
 
     def system(self, system_id: str) -> System:
         for system in self.systems:
@@ -136,6 +159,10 @@ def from_dict(data: dict) -> Pod:
                     for k, nic in enumerate(nics)
                 ),
                 pci_devices=tuple(raw.get("pci_devices", ["NIC"])),
+                **_optional_strings(
+                    raw,
+                    ("eesv_id", "serial_number", "host_serial_number", "host_model"),
+                ),
             )
         )
     drives = []
@@ -154,7 +181,37 @@ def from_dict(data: dict) -> Pod:
         )
     if not systems:
         raise PodFileError("a pod needs at least one system")
-    return Pod(systems=tuple(systems), drives=tuple(drives))
+    eesv_ids = [s.eesv_id for s in systems if s.eesv_id]
+    if len(eesv_ids) != len(set(eesv_ids)):
+        raise PodFileError("systems: duplicate eesv_id")
+    return Pod(systems=tuple(systems), drives=tuple(drives), devices=_devices(data))
+
+
+def _optional_strings(raw: dict, keys: tuple[str, ...]) -> dict:
+    return {k: str(raw[k]) for k in keys if raw.get(k) is not None}
+
+
+def _devices(data: dict) -> tuple[PciDevice, ...] | None:
+    if "devices" not in data:
+        return None
+    if not isinstance(data["devices"], list):
+        raise PodFileError("'devices' must be a list")
+    devices = []
+    seen = set()
+    for n, raw in enumerate(data["devices"]):
+        where = f"devices[{n}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            raise PodFileError(f"{where} needs a 'type' (NIC, SSD, GPU, ...)")
+        device = PciDevice(
+            type=raw["type"],
+            **_optional_strings(raw, ("id", "model")),
+        )
+        if device.id is not None:
+            if device.id in seen:
+                raise PodFileError(f"{where}: duplicate id {device.id!r}")
+            seen.add(device.id)
+        devices.append(device)
+    return tuple(devices)
 
 
 def load(path: str) -> Pod:

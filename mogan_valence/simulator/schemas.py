@@ -1,5 +1,9 @@
 """Request schemas of Valence v1 (valence/common/... at HEAD), plus the RSD 2.x
-``local_drives`` extension this simulator implements."""
+``local_drives`` extension the RSD backend accepts in a compose request.
+
+Flavors always get Valence's own schema (``local_drives`` or any other
+unknown key is a 400), as does a compose in the ExpEther backend.
+"""
 
 _string = {"type": "string"}
 
@@ -21,7 +25,16 @@ _properties = {
             "properties": {"type": {"type": "array"}},
             "additionalProperties": False,
         },
-        # RSD 2.x extension: a stock Valence rejects it with 400.
+    },
+    "additionalProperties": False,
+}
+
+# RSD 2.x extension (compose in the RSD backend only): a stock Valence
+# rejects it with 400.
+_rsd_properties = {
+    **_properties,
+    "properties": {
+        **_properties["properties"],
         "local_drives": {
             "type": "array",
             "items": {
@@ -31,7 +44,6 @@ _properties = {
             },
         },
     },
-    "additionalProperties": False,
 }
 
 flavor = {
@@ -41,31 +53,37 @@ flavor = {
     "additionalProperties": False,
 }
 
-compose_node = {
-    "type": "object",
-    "anyOf": [
-        {
-            "properties": {
-                "name": _string,
-                "description": _string,
-                "podm_id": _string,
-                "flavor_id": _string,
+
+def _compose_node(properties: dict) -> dict:
+    return {
+        "type": "object",
+        "anyOf": [
+            {
+                "properties": {
+                    "name": _string,
+                    "description": _string,
+                    "podm_id": _string,
+                    "flavor_id": _string,
+                },
+                "required": ["name", "flavor_id"],
+                "additionalProperties": False,
             },
-            "required": ["name", "flavor_id"],
-            "additionalProperties": False,
-        },
-        {
-            "properties": {
-                "name": _string,
-                "description": _string,
-                "podm_id": _string,
-                "properties": _properties,
+            {
+                "properties": {
+                    "name": _string,
+                    "description": _string,
+                    "podm_id": _string,
+                    "properties": properties,
+                },
+                "required": ["name"],
+                "additionalProperties": False,
             },
-            "required": ["name"],
-            "additionalProperties": False,
-        },
-    ],
-}
+        ],
+    }
+
+
+compose_node = _compose_node(_properties)
+compose_node_rsd = _compose_node(_rsd_properties)
 
 node_action = {
     "type": "object",

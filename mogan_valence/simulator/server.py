@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -32,6 +33,14 @@ class Options:
     redfish_password: str = "password"
     redfish_power_delay: float | None = None
     ironic_url: str | None = None
+    # "rsd" (Valence's redfishv1 driver, composed RSD systems) or "expether"
+    # (Valence's ExpEther driver: servers with pooled PCIe devices).
+    backend: str = "rsd"
+    # ExpEther: every compose races as the real driver's do (seconds between
+    # choosing the EESV and attaching to it); None composes atomically.
+    double_allocation_window: float | None = None
+    # ExpEther: write the operator inventory of the hosts here at start.
+    write_inventory: str | None = None
 
 
 class Simulator:
@@ -69,8 +78,19 @@ class Simulator:
             podm_url,
             options.redfish_username,
             options.redfish_password,
+            backend=options.backend,
         )
-        self.app = api.ValenceApp(self.state, self.emulator, options.ironic_url)
+        self.state.race_window = options.double_allocation_window
+        self.app = api.ValenceApp(
+            self.state,
+            self.emulator,
+            options.ironic_url,
+            redfish_access=(
+                podm_url,
+                options.redfish_username,
+                options.redfish_password,
+            ),
+        )
         self._server = None
         self._thread = None
 
@@ -95,14 +115,48 @@ class Simulator:
             self.stop()
             raise
         LOG.info(
-            "Valence API at %s (pod manager %s, %d systems, %d drives)",
+            "Valence API at %s (%s backend, pod manager %s, %d systems, "
+            "%d drives, %d devices)",
             self.url,
+            self.options.backend,
             state_mod.DEFAULT_PODM_UUID,
             len(self.pod.systems),
             len(self.pod.drives),
+            len(self.state.devices),
         )
         if self.emulator:
             LOG.info("Redfish emulator at %s", self.emulator.url)
+        if self.options.write_inventory:
+            self.write_inventory(self.options.write_inventory)
+
+    def inventory(self) -> list[dict]:
+        """The operator inventory of the ExpEther hosts: how Ironic reaches
+        each one's BMC (the Redfish emulator), keyed by EESV and MAC."""
+        return [
+            {
+                "eesv": host["eesv"],
+                "mac": host["mac"],
+                "host_serial_number": host["host_serial_number"],
+                "driver": "redfish",
+                "driver_info": {
+                    "redfish_address": host["redfish_address"],
+                    "redfish_system_id": host["redfish_system_id"],
+                    "redfish_username": host["redfish_username"],
+                    "redfish_password": host["redfish_password"],
+                },
+            }
+            for host in self.app.hosts()
+        ]
+
+    def write_inventory(self, path: str) -> None:
+        """Atomically, readable by its owner only (it holds BMC passwords)."""
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".inventory.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.inventory(), f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+        LOG.info("Wrote the inventory of %d hosts to %s", len(self.pod.systems), path)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -1,8 +1,11 @@
-"""What the simulated Valence knows: pod managers, flavors, composed nodes.
+"""What the simulated Valence knows: pod managers, flavors, composed nodes
+and (ExpEther) pooled devices.
 
 All changes happen under one lock, so concurrent composes never hand out the
-same system or drive; every change is written to ``<state dir>/valence.json``
-(atomically) before the request that made it is answered.
+same system, drive or device (unless the double-allocation fault asks for
+the real ExpEther driver's race); every change is written to
+``<state dir>/valence.json`` (atomically) before the request that made it is
+answered.
 """
 
 import dataclasses
@@ -26,6 +29,8 @@ DEFAULT_PODM_NAME = "podm1"
 DEFAULT_PODM_UUID = str(
     uuidlib.uuid5(uuidlib.NAMESPACE_URL, "mogan-valence-simulator/podm1")
 )
+# The simulator's backends, and the driver Valence names each with.
+BACKENDS = {"rsd": "redfishv1", "expether": "expether"}
 NO_SYSTEM = "There are no computer systems available for this allocation request."
 NO_DRIVE = "There are no drives available for this allocation request."
 # What Valence answers when etcd is unreachable: python-etcd's exception,
@@ -43,6 +48,10 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M:%S UTC"
     )
+
+
+class StateError(RuntimeError):
+    """The state directory cannot serve this simulator."""
 
 
 class ValenceError(Exception):
@@ -96,6 +105,11 @@ class Fault:
     delay: float = 0.0
     after_commit: bool = False
     code: str | None = None
+    # ExpEther compose only: answer normally, but wait ``delay`` seconds
+    # between choosing the EESV and attaching to it, without holding the
+    # lock, as the real driver's check-then-attach does; composes within
+    # that window all get the same EESV.
+    double_allocate: bool = False
 
     # list: GET /v1/nodes; get: GET /v1/nodes/<uuid>.
     OPERATIONS = ("compose", "release", "list", "get")
@@ -138,25 +152,36 @@ class State:
         podm_url: str,
         podm_username: str,
         podm_password: str,
+        backend: str = "rsd",
     ):
+        if backend not in BACKENDS:
+            raise StateError(f"unknown backend {backend!r}")
         self.pod = pod
+        self.backend = backend
         self.lock = threading.RLock()
         self.path = os.path.join(state_dir, "valence.json") if state_dir else None
         self.pod_managers: dict[str, dict] = {}
         self.flavors: dict[str, dict] = {}
         self.nodes: dict[str, dict] = {}
+        self.devices: dict[str, dict] = {}
         self.power: dict[str, str] = {}
         self.next_index = 1
         self.faults: list[Fault] = []
+        # --fault-double-allocation: the race window of every compose.
+        self.race_window: float | None = None
+        # Whether the default pod manager was (re)created by this start.
+        self.registered_default = False
         if self.path and os.path.exists(self.path):
             self._load()
+        driver = BACKENDS[backend]
         if DEFAULT_PODM_UUID not in self.pod_managers:
+            self.registered_default = True
             stamp = now()
             self.pod_managers[DEFAULT_PODM_UUID] = {
                 "uuid": DEFAULT_PODM_UUID,
                 "name": DEFAULT_PODM_NAME,
                 "url": podm_url,
-                "driver": "redfishv1",
+                "driver": driver,
                 "authentication": [
                     {
                         "type": "basic",
@@ -166,7 +191,9 @@ class State:
                         },
                     }
                 ],
-                "status": None,
+                # Valence HEAD: null for redfishv1 (a stub), "Online" once
+                # the ExpEther manager answered.
+                "status": podm_status(driver),
                 "created_at": stamp,
                 "updated_at": stamp,
             }
@@ -179,9 +206,17 @@ class State:
     def _load(self) -> None:
         with open(self.path) as f:
             data = json.load(f)
+        # State files from before the ExpEther backend are RSD ones.
+        saved = data.get("backend", "rsd")
+        if saved != self.backend:
+            raise StateError(
+                f"{self.path} holds the state of a --backend {saved} simulator; "
+                f"start with --backend {saved} or another --state-dir"
+            )
         self.pod_managers = data.get("pod_managers", {})
         self.flavors = data.get("flavors", {})
         self.nodes = data.get("nodes", {})
+        self.devices = data.get("devices", {})
         self.power = data.get("power", {})
         self.next_index = data.get("next_index", 1)
         known = {s.id for s in self.pod.systems}
@@ -197,6 +232,8 @@ class State:
         if not self.path:
             return
         data = {
+            "backend": self.backend,
+            "devices": self.devices,
             "pod_managers": self.pod_managers,
             "flavors": self.flavors,
             "nodes": self.nodes,
@@ -330,6 +367,10 @@ class State:
                     f"Node '{index}' already managed by Valence",
                 )
             raise not_found(f"Node {index} not found on pod manager {podm_id}.")
+
+
+def podm_status(driver: str) -> str | None:
+    return "Online" if driver == "expether" else None
 
 
 def pause(seconds: float) -> None:
