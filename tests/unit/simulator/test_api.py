@@ -1,5 +1,6 @@
 """The simulator's Valence API where it must match the real server: duplicate
-names, and Valence's own database outage through the fault switch."""
+names, Valence's own database outage through the fault switch, the flavor
+schema, and what the RSD backend has of the ExpEther additions."""
 
 import requests
 
@@ -70,3 +71,59 @@ class TestDatabaseOutage(SimulatorApiTestCase):
             timeout=10,
         )
         self.assertEqual(400, response.status_code)
+
+
+class TestRsdBackend(SimulatorApiTestCase):
+    def test_pod_manager_is_redfishv1_with_a_null_status(self):
+        [podm] = requests.get(f"{self.sim.url}/v1/pod_managers", timeout=10).json()
+        self.assertEqual(("redfishv1", None), (podm["driver"], podm["status"]))
+
+    def test_flavor_with_local_drives_is_refused_but_compose_keeps_it(self):
+        drives = {"local_drives": [{"capacity_gib": "100", "type": "SSD"}]}
+        for properties in (drives, {"network": {}}, {"memory": {"capacity_mib": 8}}):
+            response = requests.post(
+                f"{self.sim.url}/v1/flavors",
+                json={"name": "f", "properties": properties},
+                timeout=10,
+            )
+            self.assertEqual(400, response.status_code, response.text)
+            self.assertEqual(
+                ("Bad Request", "Validation Error"),
+                (response.json()["code"], response.json()["title"]),
+            )
+        self.assertEqual([], self.client.list_flavors())
+        # The RSD 2.x extension of compose, which the engine's disks use.
+        node = self.client.compose_node("n1", PODM, properties=drives)
+        self.assertEqual(
+            [{"capacity_gib": 960, "type": "SSD"}],
+            self.client.get_node(node["uuid"])["metadata"]["local_drives"],
+        )
+
+    def test_no_devices_and_no_double_allocation(self):
+        self.assertEqual(
+            [], requests.get(f"{self.sim.url}/v1/devices", timeout=10).json()
+        )
+        response = requests.get(f"{self.sim.url}/v1/devices/nope", timeout=10)
+        self.assertEqual(404, response.status_code)
+        response = requests.post(
+            f"{self.sim.url}/admin/faults",
+            json={"operation": "compose", "double_allocate": True},
+            timeout=10,
+        )
+        self.assertEqual(400, response.status_code)
+        self.assertIn("--backend expether", response.json()["detail"])
+
+    def test_admin_hosts_lists_the_systems(self):
+        hosts = requests.get(f"{self.sim.url}/admin/hosts", timeout=10).json()
+        self.assertEqual(4, len(hosts))
+        self.assertEqual(
+            {
+                "system",
+                "mac",
+                "redfish_system_id",
+                "redfish_address",
+                "redfish_username",
+                "redfish_password",
+            },
+            set(hosts[0]),
+        )
