@@ -532,55 +532,10 @@ class ValenceApp:
     def on_admin_faults(self, request):
         st = self.state
         if request.method == "POST":
-            body = self._body(request)
-            if (
-                not isinstance(body, dict)
-                or body.get("operation") not in state_mod.Fault.OPERATIONS
-            ):
-                raise state_mod.ValenceError(
-                    400,
-                    "Bad Request",
-                    "Bad Request",
-                    f"operation must be one of {', '.join(state_mod.Fault.OPERATIONS)}",
-                )
-            try:
-                code = body.get("code")
-                if code is not None and not isinstance(code, str):
-                    raise TypeError("code must be a string")
-                double = self._double_allocate(body)
-                fault = state_mod.Fault(
-                    operation=body["operation"],
-                    count=int(body.get("count", 1)),
-                    status=int(body.get("status", 0 if double else 500)),
-                    delay=float(body.get("delay", 1.0 if double else 0)),
-                    after_commit=bool(body.get("after_commit", False)),
-                    code=code or None,
-                    double_allocate=double,
-                )
-                if double and (fault.status or fault.after_commit or fault.code):
-                    raise ValueError(
-                        "double_allocate answers normally: no status, code "
-                        "or after_commit"
-                    )
-            except (TypeError, ValueError) as e:
-                raise state_mod.ValenceError(
-                    400, "Bad Request", "Bad Request", str(e)
-                ) from e
+            fault = state_mod.Fault.from_body(self._body(request), st.backend)
             st.add_fault(fault)
             return self._json(fault.as_dict())
         if request.method == "DELETE":
             st.clear_faults()
         with st.lock:
             return self._json([f.as_dict() for f in st.faults])
-
-    def _double_allocate(self, body: dict) -> bool:
-        if not body.get("double_allocate"):
-            return False
-        if body["operation"] != "compose":
-            raise ValueError("double_allocate is a fault of compose")
-        if self.state.backend != "expether":
-            raise ValueError(
-                "double_allocate is the ExpEther driver's race: "
-                "start the simulator with --backend expether"
-            )
-        return True

@@ -143,6 +143,44 @@ class Fault:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_body(cls, body, backend: str) -> "Fault":
+        """The fault a ``POST /admin/faults`` asks for; 400 if it is wrong."""
+        if not isinstance(body, dict) or body.get("operation") not in cls.OPERATIONS:
+            raise _bad_request(f"operation must be one of {', '.join(cls.OPERATIONS)}")
+        try:
+            code = body.get("code")
+            if code is not None and not isinstance(code, str):
+                raise TypeError("code must be a string")
+            double = bool(body.get("double_allocate"))
+            if double and body["operation"] != "compose":
+                raise ValueError("double_allocate is a fault of compose")
+            if double and backend != "expether":
+                raise ValueError(
+                    "double_allocate is the ExpEther driver's race: "
+                    "start the simulator with --backend expether"
+                )
+            fault = cls(
+                operation=body["operation"],
+                count=int(body.get("count", 1)),
+                status=int(body.get("status", 0 if double else 500)),
+                delay=float(body.get("delay", 1.0 if double else 0)),
+                after_commit=bool(body.get("after_commit", False)),
+                code=code or None,
+                double_allocate=double,
+            )
+        except (TypeError, ValueError) as e:
+            raise _bad_request(str(e)) from e
+        if double and (fault.status or fault.after_commit or fault.code):
+            raise _bad_request(
+                "double_allocate answers normally: no status, code or after_commit"
+            )
+        return fault
+
+
+def _bad_request(detail: str) -> ValenceError:
+    return ValenceError(400, "Bad Request", "Bad Request", detail)
+
 
 class State:
     def __init__(

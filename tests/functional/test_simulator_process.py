@@ -152,3 +152,43 @@ class TestSimulatorProcess(base.TestCase):
         self.assertEqual(1, result.returncode)
         self.assertIn("systems[0].ram_mib", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
+
+    def test_expether_options_need_the_expether_backend(self):
+        for option in (
+            ["--write-inventory", os.path.join(self.tmp_dir, "inventory.json")],
+            ["--fault-double-allocation"],
+        ):
+            result = subprocess.run(
+                [sys.executable, "-m", "mogan_valence.cmd.simulator", *option],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            self.assertEqual(2, result.returncode)
+            self.assertIn(f"{option[0]} needs --backend expether", result.stderr)
+
+    def test_a_state_dir_keeps_its_backend(self):
+        state = os.path.join(self.tmp_dir, "state")
+        proc, _ = self._start("--no-redfish", "--state-dir", state)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, proc.wait(timeout=20))
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mogan_valence.cmd.simulator",
+                "--backend",
+                "expether",
+                "--no-redfish",
+                "--port",
+                str(redfish.free_port()),
+                "--state-dir",
+                state,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(1, result.returncode)
+        self.assertIn("--backend rsd", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
