@@ -109,6 +109,25 @@ opts = [
         "node instead of failing with 'no valid node'.",
     ),
     cfg.StrOpt(
+        "node_inventory",
+        help="Path of a JSON or YAML file listing the hosts of ExpEther pod "
+        "managers that are not in Ironic yet: a list of entries, each naming "
+        "one host by 'mac' (its EESV's MAC), 'eesv' (the EESV id) or "
+        "'host_serial_number', with the Ironic 'driver' and 'driver_info' to "
+        "enroll it with (BMC credentials: keep the file readable by the "
+        "engine only; they are never logged). Read again when it changes. A "
+        "host found in Ironic by a port with the EESV's MAC is adopted "
+        "instead, and stays enrolled after its instance.",
+    ),
+    cfg.IntOpt(
+        "max_concurrent_composes",
+        min=0,
+        help="How many composes this engine sends at once to one pod manager "
+        "(0: no limit). Unset: 1 for a pod manager whose driver is "
+        "'expether', whose compose is not atomic (concurrent composes are "
+        "given the same server), and no limit for the others.",
+    ),
+    cfg.StrOpt(
         "enroll_driver",
         default="redfish",
         choices=[

@@ -175,6 +175,17 @@ class IronicClient:
         except exc.NodeNotFound:
             return None
 
+    def find_node_by_port(self, address: str) -> dict | None:
+        """The node that has a port with this MAC, if any."""
+        ports = self._call(
+            "list ports", self.client.port.list, address=address.lower(), detail=True
+        )
+        for port in ports:
+            node = self.find_node(port.node_uuid)
+            if node is not None:
+                return node
+        return None
+
     def list_nodes(self, detail: bool = False, **filters) -> list[dict]:
         """Nodes matching ``filters``; ``detail`` gives every field
         (created_at among them), at a higher cost."""
@@ -266,6 +277,43 @@ class IronicClient:
             ops.append({"op": "remove", "path": "/instance_uuid"})
         if ops:
             self._patch(node_uuid, ops)
+
+    def patch_node(self, node_uuid: str, ops: list[dict]) -> None:
+        """Apply a JSON patch to a node (its body is not logged)."""
+        self._patch(node_uuid, ops)
+
+    def return_to_pool(
+        self, node_uuid: str, extra_key: str, property_keys: tuple[str, ...] = ()
+    ) -> dict | None:
+        """Give back a node an instance borrowed (it stays enrolled): drop
+        its claim, ``extra[extra_key]``, ``properties[k]`` for each of
+        ``property_keys`` and the retired flag, then bring it
+        to ``available`` (Ironic cleans it again on the way when automated
+        cleaning is on). None if the node is gone.
+
+        :raises CleanFailed: that cleaning failed.
+        """
+        node = self.find_node(node_uuid)
+        if node is None:
+            return None
+        if not states.is_settled(node):
+            node = self._settle(node_uuid, "return", self.conf.engine.undeploy_timeout)
+        ops = []
+        if node["instance_uuid"]:
+            ops.append({"op": "remove", "path": "/instance_uuid"})
+        if extra_key in (node.get("extra") or {}):
+            ops.append({"op": "remove", "path": f"/extra/{extra_key}"})
+        for key in property_keys:
+            if key in (node.get("properties") or {}):
+                ops.append({"op": "remove", "path": f"/properties/{key}"})
+        if node.get("retired"):
+            ops.append({"op": "replace", "path": "/retired", "value": False})
+        if ops:
+            self._patch(node_uuid, ops)
+            node = self.get_node(node_uuid)
+        node = self.make_available(node_uuid, node=node)
+        LOG.info("Node %s is back in the pool", node_uuid)
+        return node
 
     def _patch(self, node_uuid: str, ops: list[dict]) -> None:
         try:

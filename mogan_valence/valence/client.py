@@ -576,6 +576,26 @@ class ValenceClient:
         )
         return _normalise(self._json(response))
 
+    # -- devices (ExpEther) -------------------------------------------------------
+
+    def list_devices(self, **filters) -> list[dict]:
+        """Pool devices; ``filters`` match fields exactly (``type``,
+        ``state``, ``node_id``, ``podm_id``, ...)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._list("/v1/devices", params)
+
+    def attach_device(self, node_uuid: str, device_uuid: str) -> None:
+        """Attach a pool device to a composed node.
+
+        :raises ValenceValidationError: the device is attached elsewhere.
+        """
+        self._request(
+            "POST",
+            f"/v1/nodes/{node_uuid}/action",
+            json={"attach": {"resource_id": device_uuid}},
+            expect=(200, 204),
+        )
+
     # -- flavors -------------------------------------------------------------------
 
     def list_flavors(self) -> list[dict]:

@@ -24,6 +24,21 @@ from mogan_valence.common import secrets
 EXTRA_KEY = "mogan_valence"
 # extra["mogan_valence"]["deployment"]: which deployment enrolled the node.
 DEPLOYMENT_KEY = "deployment"
+# extra["mogan_valence"]["adopted"]: an existing node borrowed for an
+# instance (an ExpEther host): given back to the pool, never deleted.
+ADOPTED_KEY = "adopted"
+# instance.extra key: the Valence node of a composed instance (its Ironic
+# node, instance.node_uuid, is another one when an ExpEther host is borrowed).
+VALENCE_NODE_KEY = "valence_node"
+# instance.extra key: the existing Ironic node an instance borrowed (an
+# ExpEther host), until it is given back.
+BORROWED_HOST_KEY = "borrowed_host"
+
+
+def valence_node_of(instance) -> str | None:
+    """The Valence node a composed instance holds (older instances: its
+    Ironic node has the same uuid)."""
+    return (instance.extra or {}).get(VALENCE_NODE_KEY) or instance.node_uuid
 
 
 def _connection_without_password(connection: str) -> str:
@@ -90,10 +105,23 @@ class EnrollmentError(exception.MoganValenceException):
     msg_fmt = "Cannot enroll the composed node: %(reason)s"
 
 
+REDFISH_OPTIONS = ("redfish_address", "redfish_username", "redfish_password")
+
+
+def missing_redfish_options(conf: cfg.ConfigOpts) -> list[str]:
+    """The ``[valence]`` options an RSD node's enrollment lacks."""
+    if conf.valence.enroll_driver != "redfish":
+        return []
+    return [f"[valence] {o}" for o in REDFISH_OPTIONS if not getattr(conf.valence, o)]
+
+
 def driver_fields(conf: cfg.ConfigOpts, detail: dict) -> dict:
     group = conf.valence
     if group.enroll_driver == "fake-hardware":
         return {"driver": "fake-hardware", "driver_info": {}}
+    missing = missing_redfish_options(conf)
+    if missing:
+        raise EnrollmentError(f"the redfish driver needs {', '.join(missing)}")
     path = system_path(detail)
     if not path:
         raise EnrollmentError(
@@ -116,22 +144,53 @@ def driver_fields(conf: cfg.ConfigOpts, detail: dict) -> dict:
     }
 
 
-def node_fields(
-    conf: cfg.ConfigOpts, instance_uuid: str, valence_node: dict, detail: dict
+def marker(
+    conf: cfg.ConfigOpts, instance_uuid: str, valence_node: dict, adopted=False
 ) -> dict:
-    fields = driver_fields(conf, detail)
+    """``extra["mogan_valence"]`` of a node enrolled (or, ``adopted``,
+    borrowed) for an instance."""
+    found = {
+        "composed": True,
+        "instance_uuid": instance_uuid,
+        "valence_node": valence_node["uuid"],
+        "podm_id": valence_node.get("podm_id"),
+        DEPLOYMENT_KEY: deployment_id(conf),
+    }
+    if adopted:
+        found[ADOPTED_KEY] = True
+    return found
+
+
+def marker_of(node: dict) -> dict:
+    found = (node.get("extra") or {}).get(EXTRA_KEY)
+    return found if isinstance(found, dict) else {}
+
+
+def is_adopted(node: dict) -> bool:
+    """An existing Ironic node borrowed for an instance: never deleted."""
+    return bool(marker_of(node).get(ADOPTED_KEY))
+
+
+def node_fields(
+    conf: cfg.ConfigOpts,
+    instance_uuid: str,
+    valence_node: dict,
+    detail: dict,
+    driver: dict | None = None,
+    props: dict | None = None,
+) -> dict:
+    """The Ironic node to create for a composed node.
+
+    :param driver: ``driver``, ``driver_info`` (and interfaces), when not
+        those of ``[valence]`` for an RSD node; may name a
+        ``resource_class``.
+    :param props: its properties, when not read from an RSD detail.
+    """
+    fields = dict(driver) if driver is not None else driver_fields(conf, detail)
+    fields.setdefault("resource_class", conf.valence.resource_class)
     fields.update(
         name=valence_node["name"],
-        resource_class=conf.valence.resource_class,
-        properties=properties(detail),
-        extra={
-            EXTRA_KEY: {
-                "composed": True,
-                "instance_uuid": instance_uuid,
-                "valence_node": valence_node["uuid"],
-                "podm_id": valence_node.get("podm_id"),
-                DEPLOYMENT_KEY: deployment_id(conf),
-            }
-        },
+        properties=props if props is not None else properties(detail),
+        extra={EXTRA_KEY: marker(conf, instance_uuid, valence_node)},
     )
     return fields

@@ -5,9 +5,13 @@ import logging
 
 from mogan_valence.common import exception
 from mogan_valence.engine import extensions
+from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import composition as composition_mod
+from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
+from mogan_valence.valence import expether
+from mogan_valence.valence import inventory as inventory_mod
 from mogan_valence.valence import reconciler as reconciler_mod
 from mogan_valence.valence import tasks
 
@@ -23,19 +27,20 @@ class ValenceExtension(extensions.EngineExtension):
         super().__init__(host)
         self.conf = host.conf
         self.ironic = host.ironic
-        group = self.conf.valence
-        if group.enroll_driver == "redfish":
-            missing = [
-                opt
-                for opt in ("redfish_address", "redfish_username", "redfish_password")
-                if not getattr(group, opt)
-            ]
-            if missing:
-                raise exception.InvalidInput(
-                    reason="[valence] enroll_driver = redfish needs "
-                    + ", ".join(f"[valence] {m}" for m in missing)
-                )
+        # The inventory is read (and checked) now: a broken one stops the
+        # engine at start rather than a create later.
+        self.inventory = inventory_mod.Inventory(self.conf.valence.node_inventory)
+        self.inventory.entries()
+        missing = enrollment.missing_redfish_options(self.conf)
+        if missing and not self.conf.valence.node_inventory:
+            # Without an inventory only RSD nodes can be managed, through
+            # these (with one, RSD composes are refused naming them).
+            raise exception.InvalidInput(
+                reason="[valence] enroll_driver = redfish needs " + ", ".join(missing)
+            )
         self.valence = valence_client.ValenceClient.from_conf(self.conf)
+        self.pods = expether.PodManagers(self.conf, self.valence)
+        self.hosts = expether.Hosts(self.conf, self.ironic, self.inventory)
 
     # -- flavors -----------------------------------------------------------------
 
@@ -78,16 +83,21 @@ class ValenceExtension(extensions.EngineExtension):
                 if getattr(t, "is_scheduling", False):
                     reshaped.extend(
                         tasks.compose_on_no_valid_node(
-                            t, self.valence, self.ironic, self.conf
+                            t,
+                            self.valence,
+                            self.ironic,
+                            self.conf,
+                            self.pods,
+                            self.hosts,
                         )
                     )
                 else:
                     reshaped.append(t)
             return reshaped
-        compose = tasks.ComposeNodeTask(self.valence, self.conf)
-        enroll = tasks.EnrollNodeTask(self.ironic, self.valence, self.conf)
+        compose = tasks.ComposeNodeTask(self.valence, self.conf, self.pods, self.hosts)
+        enroll = tasks.EnrollNodeTask(self.ironic, self.valence, self.conf, self.hosts)
         # The composed node is the placement: drop the scheduling tasks.
-        return [compose, enroll] + [
+        return [tasks.ReturnHostTask(self.ironic), compose, enroll] + [
             t for t in base_tasks if not getattr(t, "is_scheduling", False)
         ]
 
@@ -109,17 +119,27 @@ class ValenceExtension(extensions.EngineExtension):
     # -- delete ------------------------------------------------------------------
 
     def delete_steps(self, context, instance) -> list[extensions.DeleteStep]:
+        """Unenroll, release, then give back a borrowed host.
+
+        The Ironic node made for a composed node has the Valence node's
+        uuid and is removed before the release; an ExpEther host that was in
+        Ironic before (borrowed) stays enrolled, kept out of the pool until
+        its devices are released, then given back.
+        """
         if not instance.is_composed:
             return []
         name = tasks.node_name(instance.uuid)
-        node_uuid = instance.node_uuid
+        valence_uuid = tasks.valence_node_of(instance)
 
         def unenroll():
-            if node_uuid:
-                self.ironic.delete_node(node_uuid)
+            if not valence_uuid:
+                return
+            node = self.ironic.find_node(valence_uuid)
+            if node is not None and not enrollment.is_adopted(node):
+                self.ironic.delete_node(valence_uuid)
 
         def release():
-            target = node_uuid
+            target = valence_uuid
             if target is None:
                 # A create that was reverted may still have left a node
                 # behind (its answer lost): find it by name.
@@ -134,7 +154,13 @@ class ValenceExtension(extensions.EngineExtension):
             if self.valence.release_node(target):
                 LOG.info("Instance %s: released Valence node %s", instance.uuid, target)
 
+        def return_host():
+            tasks.return_host(
+                self.ironic, instance_obj.Instance.get(None, instance.uuid)
+            )
+
         return [
             extensions.DeleteStep("unenroll", unenroll),
             extensions.DeleteStep("release", release),
+            extensions.DeleteStep("return-host", return_host),
         ]

@@ -27,6 +27,12 @@ deploy failed, clean failed, ...) it touches neither the Ironic node nor its
 Valence node, and reports a ``hold`` for an operator. It never releases a
 Valence node that Ironic holds.
 
+Borrowed hosts. An ExpEther server that was an Ironic node before its
+instance (``extra["mogan_valence"]["adopted"]``) is never unenrolled: once its
+Valence node (the attached devices) is released, it is given back to the pool
+(``return``: claim and marker dropped, brought to available). The Valence
+node of a borrowed host is found through the marker's ``valence_node``.
+
 Unresolved composes. A compose whose answer was lost and whose node could
 not be found leaves ``instance.extra[UNRESOLVED_COMPOSE_KEY] = {"name",
 "podm_id", "since"}`` on the instance. Every run first looks for nodes of that
@@ -51,12 +57,16 @@ from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
+from mogan_valence.valence import expether
 
 LOG = logging.getLogger(__name__)
 
 PREFIX = "mogan-"
 UNENROLL = "unenroll"
 RELEASE = "release"
+# A borrowed host (an existing Ironic node, an ExpEther server) goes back to
+# the pool instead of being unenrolled, after its devices are released.
+RETURN = "return"
 # Reported, never executed: a node of ours that an operator must clean first.
 HOLD = "hold"
 
@@ -80,7 +90,7 @@ _MARKED_STATUSES = (states.ERROR, states.DELETED)
 
 @dataclasses.dataclass
 class Action:
-    kind: str  # UNENROLL, RELEASE, or HOLD (reported, never executed)
+    kind: str  # UNENROLL, RELEASE, RETURN, or HOLD (reported, never executed)
     node_uuid: str
     instance_uuid: str | None
     reason: str
@@ -154,18 +164,22 @@ class Reconciler:
         )
 
     @staticmethod
-    def _needed(instance, node_uuid: str):
-        """(needs the node, why not) for the instance a node was made for."""
+    def _needed(instance, node_uuid: str, valence: bool = True):
+        """(needs the node, why not) for the instance a node was made for.
+
+        :param valence: ``node_uuid`` is a Valence node (else an Ironic one).
+        """
         if instance.status in (states.BUILDING, states.DELETING):
             return True, None  # its flow is at work
         if instance.status == states.DELETED:
             return False, f"instance {instance.uuid} is deleted"
         if instance.status == states.ERROR:
             return False, f"instance {instance.uuid} is in ERROR"
-        if instance.node_uuid != node_uuid:
+        holds = enrollment.valence_node_of(instance) if valence else instance.node_uuid
+        if holds != node_uuid:
             return False, (
                 f"instance {instance.uuid} is {instance.status} on another "
-                f"node ({instance.node_uuid})"
+                f"node ({holds})"
             )
         return True, None
 
@@ -176,7 +190,7 @@ class Reconciler:
             instance = instance_obj.Instance.get(None, instance_uuid)
         except exception.InstanceNotFound:
             return False, f"instance {instance_uuid} does not exist"
-        return self._needed(instance, node_uuid)
+        return self._needed(instance, node_uuid, valence=False)
 
     def _old_enough(self, created) -> bool:
         created = _aware(created)
@@ -263,6 +277,13 @@ class Reconciler:
         actions = self._unresolved_composes()
         planned = {a.node_uuid for a in actions}
         ironic_nodes = {n["uuid"]: n for n in self.ironic.list_nodes(detail=True)}
+        # The Ironic node of each Valence node: the node of that uuid, or
+        # the borrowed host whose marker names it.
+        by_valence = dict(ironic_nodes)
+        for node in ironic_nodes.values():
+            named = enrollment.marker_of(node).get("valence_node")
+            if named and enrollment.is_adopted(node):
+                by_valence[named] = node
         seen: set[str] = set()
         for node in self.valence.list_nodes():
             name = node.get("name") or ""
@@ -292,8 +313,9 @@ class Reconciler:
                 continue  # released meanwhile
             if not self._old_enough(detail.get("created_at")):
                 continue
-            held = ironic_nodes.get(node_uuid)
+            held = by_valence.get(node_uuid)
             if held is not None:
+                seen.add(held["uuid"])
                 if not self._is_ours(held, deployment):
                     LOG.warning(
                         "Leaving Valence node %s (%s) alone: Ironic holds it "
@@ -306,6 +328,11 @@ class Reconciler:
                 if hold is not None:
                     actions.append(hold)
                     continue
+                if enrollment.is_adopted(held):
+                    # Its devices first; the host goes back once they are.
+                    actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
+                    actions.append(Action(RETURN, held["uuid"], instance_uuid, why))
+                    continue
                 actions.append(Action(UNENROLL, node_uuid, instance_uuid, why))
             actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
         for node_uuid, node in ironic_nodes.items():
@@ -317,7 +344,8 @@ class Reconciler:
                 continue
             why = f"{why}, and no Valence node of this deployment goes with it"
             hold = self._hold(node, instance_uuid, why)
-            actions.append(hold or Action(UNENROLL, node_uuid, instance_uuid, why))
+            kind = RETURN if enrollment.is_adopted(node) else UNENROLL
+            actions.append(hold or Action(kind, node_uuid, instance_uuid, why))
         return actions
 
     # -- acting ------------------------------------------------------------------
@@ -325,6 +353,7 @@ class Reconciler:
     def run(self, dry_run: bool = False) -> list[Action]:
         actions = self.plan()
         failed_unenroll: set[str] = set()
+        failed_release: set[str | None] = set()
         for action in actions:
             if action.kind == HOLD:
                 continue  # reported (and logged by plan), never executed
@@ -336,9 +365,18 @@ class Reconciler:
             if action.kind == RELEASE and action.node_uuid in failed_unenroll:
                 action.error = "not released: it could not be taken out of Ironic"
                 continue
+            if action.kind == RETURN and action.instance_uuid in failed_release:
+                action.error = "not returned: its devices could not be released"
+                continue
             try:
                 if action.kind == UNENROLL:
                     self.ironic.delete_node(action.node_uuid)
+                elif action.kind == RETURN:
+                    self.ironic.return_to_pool(
+                        action.node_uuid,
+                        enrollment.EXTRA_KEY,
+                        property_keys=(expether.DEVICES_PROPERTY,),
+                    )
                 else:
                     self.valence.release_node(action.node_uuid)
                 action.done = True
@@ -352,6 +390,8 @@ class Reconciler:
                 action.error = str(e)
                 if action.kind == UNENROLL:
                     failed_unenroll.add(action.node_uuid)
+                elif action.kind == RELEASE:
+                    failed_release.add(action.instance_uuid)
                 LOG.error(
                     "Reconciler could not %s node %s: %s",
                     action.kind,

@@ -11,6 +11,7 @@ from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import composition as composition_mod
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
+from mogan_valence.valence import expether
 from mogan_valence.valence import reconciler as reconciler_mod
 
 LOG = logging.getLogger(__name__)
@@ -19,7 +20,10 @@ LOG = logging.getLogger(__name__)
 INSTANCE_UUID = ext_mod.INSTANCE_UUID
 FLAVOR = ext_mod.FLAVOR
 NODE_UUID = ext_mod.NODE_UUID
-VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id"}
+VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id", "shape"}
+VALENCE_NODE_KEY = enrollment.VALENCE_NODE_KEY
+BORROWED_HOST_KEY = enrollment.BORROWED_HOST_KEY
+valence_node_of = enrollment.valence_node_of
 # Failures after which a compose may still have gone through.
 OUTCOME_UNKNOWN = (
     valence_exc.ValenceComposeOutcomeUnknown,
@@ -36,10 +40,28 @@ def node_name(instance_uuid: str) -> str:
     return f"mogan-{instance_uuid}"
 
 
-def _save_instance(instance_uuid: str, **values) -> None:
+_KEEP = object()
+
+
+def _save_instance(
+    instance_uuid: str, valence_node=_KEEP, borrowed_host=_KEEP, **values
+) -> None:
+    """Save fields of the instance; ``valence_node`` and ``borrowed_host``
+    (a uuid, or None to forget it) go into its ``extra``."""
     instance = instance_obj.Instance.get(None, instance_uuid)
     for key, value in values.items():
         setattr(instance, key, value)
+    extra = dict(instance.extra or {})
+    for key, value in (
+        (VALENCE_NODE_KEY, valence_node),
+        (BORROWED_HOST_KEY, borrowed_host),
+    ):
+        if value is None:
+            extra.pop(key, None)
+        elif value is not _KEEP:
+            extra[key] = value
+    if extra != (instance.extra or {}):
+        instance.extra = extra
     instance.save()
 
 
@@ -70,7 +92,15 @@ class ComposeNodeTask(task.Task):
     release is raised.
     """
 
-    def __init__(self, valence, conf, only_if_unscheduled: bool = False, **kwargs):
+    def __init__(
+        self,
+        valence,
+        conf,
+        pods: expether.PodManagers,
+        hosts: expether.Hosts,
+        only_if_unscheduled: bool = False,
+        **kwargs,
+    ):
         requires = [INSTANCE_UUID, FLAVOR]
         rebind = {}
         if only_if_unscheduled:
@@ -84,6 +114,8 @@ class ComposeNodeTask(task.Task):
         )
         self.valence = valence
         self.conf = conf
+        self.pods = pods
+        self.hosts = hosts
         self.only_if_unscheduled = only_if_unscheduled
 
     def execute(self, instance_uuid, flavor, scheduled_node=None):
@@ -94,24 +126,45 @@ class ComposeNodeTask(task.Task):
         name = node_name(instance_uuid)
         comp = composition_mod.validate(flavor["composition"])
         podm_id = composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
+        shape = self.pods.shape(podm_id)
+        if shape == expether.RSD:
+            missing = enrollment.missing_redfish_options(self.conf)
+            if missing:
+                raise expether.UnmanageableHost(
+                    reason="Ironic's redfish driver would manage it and needs "
+                    + ", ".join(missing)
+                )
         _save_instance(instance_uuid, composed=True)
         node = self._adopt(instance_uuid, name, podm_id)
         if node is None:
-            body = composition_mod.to_request(
-                comp,
-                name,
-                self.conf.valence.podm_id,
-                description=f"composed by mogan-valence for instance {instance_uuid}",
-            )
-            node = self.valence.compose(body)
+            description = f"composed by mogan-valence for instance {instance_uuid}"
+            if shape == expether.EXPETHER:
+                # The server alone: devices come once it is known manageable.
+                body = expether.reserve_request(name, podm_id, description)
+            else:
+                body = composition_mod.to_request(
+                    comp, name, self.conf.valence.podm_id, description=description
+                )
+            with self.pods.compose_slot(podm_id):
+                node = self.valence.compose(body)
             LOG.info(
                 "Instance %s: composed Valence node %s (%s)",
                 instance_uuid,
                 node["uuid"],
                 name,
             )
-        _save_instance(instance_uuid, node_uuid=node["uuid"], node=name)
-        return {"uuid": node["uuid"], "name": name, "podm_id": podm_id}
+        _save_instance(
+            instance_uuid, node_uuid=node["uuid"], node=name, valence_node=node["uuid"]
+        )
+        if shape == expether.EXPETHER:
+            detail = self.valence.get_node(node["uuid"])
+            # Refused (and given back by the revert) before anything is
+            # attached to a server nobody could manage.
+            self.hosts.find(node["uuid"], instance_uuid, detail)
+            expether.attach_devices(
+                self.valence, detail, podm_id, comp.get("pci_devices") or []
+            )
+        return {"uuid": node["uuid"], "name": name, "podm_id": podm_id, "shape": shape}
 
     def _adopt(self, instance_uuid: str, name: str, podm_id) -> dict | None:
         """The oldest node of that name, the others released."""
@@ -177,7 +230,9 @@ class ComposeNodeTask(task.Task):
             return
         # Nothing composed is left for it (a reschedule may now take a pool
         # node, which must not be torn down as a composed one).
-        _save_instance(instance_uuid, node_uuid=None, node=None, composed=False)
+        _save_instance(
+            instance_uuid, node_uuid=None, node=None, composed=False, valence_node=None
+        )
 
     @staticmethod
     def _mark_unresolved(instance_uuid: str, name: str, podm_id) -> None:
@@ -222,7 +277,14 @@ class EnrollNodeTask(task.Task):
     that the composed hardware is never released while Ironic holds it.
     """
 
-    def __init__(self, ironic, valence, conf, only_if_unscheduled: bool = False):
+    def __init__(
+        self,
+        ironic,
+        valence,
+        conf,
+        hosts: expether.Hosts,
+        only_if_unscheduled: bool = False,
+    ):
         rebind = {SCHEDULED_NODE: NODE_UUID} if only_if_unscheduled else None
         super().__init__(
             name="enroll-node",
@@ -233,16 +295,68 @@ class EnrollNodeTask(task.Task):
         self.ironic = ironic
         self.valence = valence
         self.conf = conf
+        self.hosts = hosts
 
     def execute(self, instance_uuid, valence_node, scheduled_node=None):
         if valence_node is None:
             return scheduled_node
         node_uuid = valence_node["uuid"]
         detail = self.valence.get_node(node_uuid)
+        if valence_node.get("shape") == expether.EXPETHER:
+            return self._expether(instance_uuid, valence_node, detail)
         fields = enrollment.node_fields(self.conf, instance_uuid, valence_node, detail)
+        return self._enroll(instance_uuid, node_uuid, fields, enrollment.macs(detail))
+
+    def _expether(self, instance_uuid, valence_node, detail) -> str:
+        devices = self.valence.list_devices(node_id=detail["index"])
+        host = self.hosts.find(valence_node["uuid"], instance_uuid, detail)
+        props = expether.properties(devices)
+        if host.node is None:
+            fields = enrollment.node_fields(
+                self.conf,
+                instance_uuid,
+                valence_node,
+                detail,
+                driver=host.driver,
+                props={"cpu_arch": "x86_64", **host.properties, **props},
+            )
+            macs = [detail["mac_address"].lower()] if detail.get("mac_address") else []
+            return self._enroll(instance_uuid, valence_node["uuid"], fields, macs)
+        node_uuid = host.node["uuid"]
+        # The instance names its host before the host is claimed, so that a
+        # revert after a kill finds it (and finds it not ours if the claim
+        # never happened).
+        _save_instance(instance_uuid, node_uuid=node_uuid, borrowed_host=node_uuid)
+        ops = [
+            {
+                "op": "add",
+                "path": f"/extra/{enrollment.EXTRA_KEY}",
+                "value": enrollment.marker(
+                    self.conf, instance_uuid, valence_node, adopted=True
+                ),
+            },
+            {
+                "op": "add",
+                "path": f"/properties/{expether.DEVICES_PROPERTY}",
+                "value": props[expether.DEVICES_PROPERTY],
+            },
+        ]
+        if host.node.get("instance_uuid") != instance_uuid:
+            ops.append({"op": "add", "path": "/instance_uuid", "value": instance_uuid})
+        # One patch: claimed and marked together.
+        self.ironic.patch_node(node_uuid, ops)
+        LOG.info(
+            "Instance %s: borrowed Ironic node %s, the host of ExpEther server %s",
+            instance_uuid,
+            node_uuid,
+            detail.get("index"),
+        )
+        return node_uuid
+
+    def _enroll(self, instance_uuid, node_uuid, fields, macs) -> str:
         node = self.ironic.create_node(node_uuid, **fields)
         self.ironic.claim_node(node_uuid, instance_uuid, node=node)
-        for mac in enrollment.macs(detail):
+        for mac in macs:
             self.ironic.create_port(node_uuid, mac)
         self.ironic.make_available(node_uuid)
         LOG.info(
@@ -260,7 +374,52 @@ class EnrollNodeTask(task.Task):
             )
 
 
-def compose_on_no_valid_node(schedule, valence, ironic, conf) -> list:
+class ReturnHostTask(task.Task):
+    """Give back the Ironic node an instance borrowed (an ExpEther host that
+    was in Ironic before), once everything after it is undone.
+
+    It runs before the compose, so that its revert runs last: after the
+    devices are released in Valence, never while they are still attached.
+
+    Reversion strategy: if the instance's node is a borrowed node marked for
+    this instance, drop the claim and the marker and bring it back to
+    ``available`` (it stays enrolled); anything else is left alone.
+    """
+
+    def __init__(self, ironic):
+        super().__init__(name="return-host", requires=[INSTANCE_UUID])
+        self.ironic = ironic
+
+    def execute(self, instance_uuid):
+        pass
+
+    def revert(self, instance_uuid, *args, **kwargs):
+        return_host(self.ironic, instance_obj.Instance.get(None, instance_uuid))
+
+
+def return_host(ironic, instance) -> bool:
+    """Give back the node ``instance`` borrowed, if it did; True if so."""
+    host = (instance.extra or {}).get(BORROWED_HOST_KEY)
+    if not host:
+        return False
+    node = ironic.find_node(host)
+    marker = enrollment.marker_of(node) if node is not None else {}
+    if node is None:
+        returned = False
+    elif enrollment.is_adopted(node) and marker.get("instance_uuid") == instance.uuid:
+        ironic.return_to_pool(
+            host, enrollment.EXTRA_KEY, property_keys=(expether.DEVICES_PROPERTY,)
+        )
+        LOG.info("Instance %s: gave host %s back to the pool", instance.uuid, host)
+        returned = True
+    else:
+        # Named before it was claimed, and never claimed: not ours.
+        returned = False
+    _save_instance(instance.uuid, borrowed_host=None)
+    return returned
+
+
+def compose_on_no_valid_node(schedule, valence, ironic, conf, pods, hosts) -> list:
     """The scheduling task, then the compose branch, as visible atoms.
 
     The engine's scheduling task provides ``None`` instead of failing when
@@ -271,6 +430,7 @@ def compose_on_no_valid_node(schedule, valence, ironic, conf) -> list:
     schedule.no_valid_node_ok = True
     return [
         schedule,
-        ComposeNodeTask(valence, conf, only_if_unscheduled=True),
-        EnrollNodeTask(ironic, valence, conf, only_if_unscheduled=True),
+        ReturnHostTask(ironic),
+        ComposeNodeTask(valence, conf, pods, hosts, only_if_unscheduled=True),
+        EnrollNodeTask(ironic, valence, conf, hosts, only_if_unscheduled=True),
     ]

@@ -187,3 +187,39 @@ class FakeIronic:
             for n in self.nodes.values()
             if all(n.get(k) == v for k, v in filters.items())
         ]
+
+    # -- borrowed nodes -------------------------------------------------------------
+
+    def find_node_by_port(self, address):
+        for node in self.nodes.values():
+            if address.lower() in [p.lower() for p in node.get("ports") or []]:
+                return dict(node)
+        return None
+
+    def patch_node(self, node_uuid, ops):
+        self.calls.append(("patch_node", node_uuid))
+        self._maybe_fail("patch_node")
+        node = self.nodes[node_uuid]
+        for op in ops:
+            parts = op["path"].strip("/").split("/")
+            target = node
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            if op["op"] == "remove":
+                target.pop(parts[-1], None)
+            else:
+                target[parts[-1]] = op["value"]
+
+    def return_to_pool(self, node_uuid, extra_key, property_keys=()):
+        self.calls.append(("return_to_pool", node_uuid))
+        self._maybe_fail("return_to_pool")
+        node = self.nodes.get(node_uuid)
+        if node is None:
+            return None
+        node["instance_uuid"] = None
+        node.get("extra", {}).pop(extra_key, None)
+        for key in property_keys:
+            node.get("properties", {}).pop(key, None)
+        node["retired"] = False
+        node["provision_state"] = "available"
+        return dict(node)

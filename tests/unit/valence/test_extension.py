@@ -60,9 +60,11 @@ class TestTasks(ValenceTestCase):
         )
         self.instance = instance_obj.Instance(name="c", status=states.BUILDING)
         self.instance.create(self.ctx)
-        self.compose = tasks.ComposeNodeTask(self.ext.valence, engine_base.base.CONF)
+        self.compose = tasks.ComposeNodeTask(
+            self.ext.valence, engine_base.base.CONF, self.ext.pods, self.ext.hosts
+        )
         self.enroll = tasks.EnrollNodeTask(
-            self.ironic, self.ext.valence, engine_base.base.CONF
+            self.ironic, self.ext.valence, engine_base.base.CONF, self.ext.hosts
         )
 
     def test_compose_saves_composed_and_node_before_returning(self):

@@ -183,13 +183,15 @@ class TestComposeBranch(EngineWithValence):
             self.ctx, "both", resources={"baremetal": 1}, composition=COMPOSITION
         )
 
-    def test_compose_branch_is_three_visible_atoms(self):
+    def test_compose_branch_is_visible_atoms(self):
         flavor = manager_mod.flavor_dict(self.manager.get_flavor(self.ctx, "both"))
         flow = self.manager.runner.build_create_flow(self.ctx, "i", flavor)
         names = atom_names(flow)
-        branch = ["schedule-create-instance", "compose-node", "enroll-node"]
+        # return-host before the compose: its revert runs after the release.
+        branch = ["schedule-create-instance", "return-host", "compose-node"]
+        branch += ["enroll-node", "create-instance"]
         start = names.index(branch[0])
-        self.assertEqual(branch + ["create-instance"], names[start : start + 4])
+        self.assertEqual(branch, names[start : start + 5])
 
     def test_enroll_failure_after_a_compose_in_the_branch_releases_the_node(self):
         self.ironic.fail_next["create_port"] = ironic_exc.IronicError(reason="port")
@@ -260,7 +262,9 @@ class TestComposeOutcomes(EngineWithValence):
         self.sim.state.nodes[older]["created_at"] = "2026-01-01 00:00:00 UTC"
         self.sim.state.nodes[younger]["created_at"] = "2026-01-01 00:00:05 UTC"
 
-        compose = tasks.ComposeNodeTask(self.ext.valence, CONF)
+        compose = tasks.ComposeNodeTask(
+            self.ext.valence, CONF, self.ext.pods, self.ext.hosts
+        )
         node = compose.execute(instance.uuid, test_extension.FLAVOR)
         self.assertEqual(older, node["uuid"])
         self.assertEqual([older], list(self.sim.state.nodes))
@@ -287,7 +291,9 @@ class TestComposeOutcomes(EngineWithValence):
     def test_compose_revert_finds_a_node_committed_late(self):
         instance = instance_obj.Instance(name="c", status=states.BUILDING, extra={})
         instance.create(self.ctx)
-        compose = tasks.ComposeNodeTask(self.ext.valence, CONF)
+        compose = tasks.ComposeNodeTask(
+            self.ext.valence, CONF, self.ext.pods, self.ext.hosts
+        )
         self.fault(operation="compose", status=500, after_commit=True)
         self.assertRaises(
             vexc.ValenceServerError,
