@@ -27,9 +27,12 @@ class Simulator(fixtures.Fixture):
         with_redfish: bool = False,
         redfish_password: str = "password",
         ironic_url: str | None = None,
+        backend: str = "rsd",
     ):
+        """:param backend: ``rsd`` or ``expether`` (the shape of its nodes)."""
         super().__init__()
         self.options = server.Options(
+            backend=backend,
             port=0,
             systems=systems,
             pod_file=pod_file,
