@@ -226,8 +226,11 @@ def test_error_envelope(sim):
         detail="Flavor nope not found in database.",
     )
     envelope(sim.request("POST", "/v1/nodes", {"name": "n"}), 500, "KeyError")
-    envelope(sim.request("GET", "/v1/nodes?foo=bar"), 500, "AttributeError")
     assert sim.ok("GET", "/v1/nodes") == []
+    # A filter on a key no node has: Valence's getattr fails (on any node).
+    assert sim.ok("GET", "/v1/nodes?foo=bar") == []
+    sim.compose("n1")
+    envelope(sim.request("GET", "/v1/nodes?foo=bar"), 500, "AttributeError")
 
 
 def test_action_schema_comes_before_the_lookup(sim):
@@ -349,13 +352,15 @@ def test_local_drives_in_a_compose(sim):
 
 
 def test_devices(sim):
+    if sim.backend == "rsd":
+        # redfishv1 syncs no device: a node's hardware is in its detail.
+        node = sim.compose("n1").json()
+        assert sim.ok("GET", "/v1/devices") == []
+        assert sim.ok("GET", "/v1/devices", params={"node_id": node["index"]}) == []
+        return
     node = sim.compose("n1", properties={"pci_device": {"type": ["NIC", "GPU"]}})
     node = node.json()
     attached = sim.ok("GET", "/v1/devices", params={"node_id": node["index"]})
-    if sim.backend == "rsd":
-        # redfishv1 syncs no device.
-        assert sim.ok("GET", "/v1/devices") == []
-        return
     assert sorted(d["type"] for d in attached) == ["GPU", "NIC"]
     assert {d["state"] for d in attached} == {"allocated"}
     sim.ok("DELETE", f"/v1/nodes/{node['uuid']}")
@@ -370,7 +375,9 @@ def test_devices(sim):
 
 def test_inventory_matches_the_hosts(sim):
     if sim.backend == "rsd":
-        pytest.skip("an RSD node is a new system: there is no inventory")
+        # An RSD node is a new system, enrolled from its detail: no inventory.
+        assert not os.path.exists(sim.inventory_path)
+        return
     with open(sim.inventory_path) as f:
         inventory = json.load(f)
     hosts = sim.ok("GET", "/admin/hosts")
