@@ -12,6 +12,9 @@ from taskflow import states as tf_states
 from taskflow.types import notifier
 
 STEPS_KEY = "steps"
+# Atoms named so (an extension's too) only act when they revert: their
+# success is not a step.
+SILENT_SUFFIX = "-on-revert"
 # Bookkeeping atoms (no outside system); their reverts still count.
 _SILENT_ON_SUCCESS = frozenset(
     {
@@ -57,10 +60,8 @@ class StepTimer:
         name = details.get("task_name")
         if not name:
             return  # retry controllers decide, they do no work
-        if name in _SILENT_ON_SUCCESS and state in (
-            tf_states.RUNNING,
-            tf_states.SUCCESS,
-        ):
+        silent = name in _SILENT_ON_SUCCESS or name.endswith(SILENT_SUFFIX)
+        if silent and state in (tf_states.RUNNING, tf_states.SUCCESS):
             return
         if state == tf_states.RUNNING:
             self.start(name)

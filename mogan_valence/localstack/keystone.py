@@ -142,13 +142,24 @@ class LocalKeystone:
         return ks_session.Session(auth=auth)
 
     def seed(self, projects: list[str], users: dict[str, tuple[str, str]]) -> dict:
-        """Create projects and users; ``users`` maps a name to (project,
-        role). Returns the ids: ``{"projects": {...}, "users": {...}}``."""
+        """Create projects and users, or find them (several callers may
+        seed one Keystone with the same names); ``users`` maps a name to
+        (project, role). Returns the ids: ``{"projects": {...}, "users":
+        {...}}``."""
         admin = self.session()
         endpoint = {"service_type": "identity", "interface": "public"}
 
         def post(path, key, body):
-            answer = admin.post(path, json={key: body}, endpoint_filter=endpoint)
+            answer = admin.post(
+                path, json={key: body}, endpoint_filter=endpoint, raise_exc=False
+            )
+            if answer.status_code == 409:
+                found = admin.get(
+                    f"{path}?name={body['name']}&domain_id={body['domain_id']}",
+                    endpoint_filter=endpoint,
+                ).json()[path.strip("/")]
+                return found[0]["id"]
+            answer.raise_for_status()
             return answer.json()[key]["id"]
 
         def role(name):

@@ -387,7 +387,8 @@ class ReturnHostTask(task.Task):
     """
 
     def __init__(self, ironic):
-        super().__init__(name="return-host", requires=[INSTANCE_UUID])
+        # "-on-revert": its (empty) execute is no step of the create.
+        super().__init__(name="return-host-on-revert", requires=[INSTANCE_UUID])
         self.ironic = ironic
 
     def execute(self, instance_uuid):

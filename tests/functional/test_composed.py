@@ -14,15 +14,20 @@ from tests.functional import faultproxy
 from tests.functional import harness
 
 CTX = mv_context.get_admin_context()
-COMPOSITION = {"cpu_cores": 8, "ram_mib": 16384, "disk_gb": 100, "disk_type": "SSD"}
+COMPOSITIONS = {
+    "rsd": {"cpu_cores": 8, "ram_mib": 16384, "disk_gb": 100, "disk_type": "SSD"},
+    # An ExpEther server's CPU and RAM are its own: only devices are asked for.
+    "expether": {"pci_devices": ["GPU", "SSD"]},
+}
 IMAGE = "http://127.0.0.1/img.qcow2"
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(COMPOSITIONS))
+def sim(tmp_path_factory, request):
     with mv_fixtures.running_simulator(
-        str(tmp_path_factory.mktemp("valence")), systems=4
+        str(tmp_path_factory.mktemp("valence")), systems=4, backend=request.param
     ) as fixture:
+        fixture.backend = request.param
         yield fixture
 
 
@@ -61,14 +66,16 @@ def api(engine, proxy, sim):
 
 
 @pytest.fixture(scope="module")
-def composed_flavor(engine):
+def composed_flavor(engine, sim):
     name = "composed-small"
-    engine.api().create_flavor(CTX, name, composition=COMPOSITION)
+    engine.api().create_flavor(CTX, name, composition=COMPOSITIONS[sim.backend])
     return name
 
 
 def _assert_nothing_left(ironic, sim, composed_class):
     assert sim.state.nodes == {}, "a Valence node was leaked"
+    attached = [d for d in sim.state.devices.values() if d["state"] != "free"]
+    assert attached == [], "a device was left attached"
     left = ironic.client().node.list(resource_class=composed_class)
     assert left == [], f"an Ironic node was leaked: {[n.uuid for n in left]}"
 
@@ -91,9 +98,16 @@ def test_composed_instance_active_then_deleted(
     assert node.instance_uuid == instance.uuid
     assert node.resource_class == composed_class
     assert node.extra[enrollment.EXTRA_KEY]["instance_uuid"] == instance.uuid
-    assert node.properties["cpus"] >= 8
-    ports = ironic.client().port.list(node=node_uuid)
-    assert len(ports) == 2
+    ports = ironic.client().port.list(node=node_uuid, detail=True)
+    if sim.backend == "rsd":
+        assert node.properties["cpus"] >= 8
+        assert len(ports) == 2
+    else:
+        detail = sim.client().get_node(node_uuid)
+        assert [p.address for p in ports] == [detail["mac_address"]]
+        assert node.properties["mogan_valence_devices"] == ["GPU", "SSD"]
+        attached = sim.client().list_devices(node_id=detail["index"])
+        assert sorted(d["type"] for d in attached) == ["GPU", "SSD"]
     steps = [s["step"] for s in got["instance"].extra["steps"]]
     assert steps == ["compose-node", "enroll-node", "create-instance"]
 
@@ -104,7 +118,7 @@ def test_composed_instance_active_then_deleted(
     )
     assert [
         s["step"] for s in got["instance"].extra["steps"] if s["op"] == "delete"
-    ] == ["undeploy", "unenroll", "release"]
+    ] == ["undeploy", "unenroll", "release", "return-host"]
     _assert_nothing_left(ironic, sim, composed_class)
 
 

@@ -32,12 +32,54 @@ DELETE_BOUNDARIES = {
     "after-unenroll": ("valence", "DELETE", r"^/v1/nodes/[^/]+$", None, False),
     "during-undeploy": ("ironic", "PUT", PROVISION, '"deleted"', True),
 }
+ACTION = r"^/v1/nodes/[0-9a-f-]{36}/action$"
+# backend -> (composition, create boundaries, delete boundaries). An ExpEther
+# compose is a compose of the server, then one attach per device.
+BACKENDS = {
+    "rsd": ({"cpu_cores": 2}, CREATE_BOUNDARIES, DELETE_BOUNDARIES),
+    "expether": (
+        {"pci_devices": ["GPU", "SSD"]},
+        {
+            "after-compose": CREATE_BOUNDARIES["after-compose"],
+            "during-attach": ("valence", "POST", ACTION, None, True),
+            "after-attach": ("ironic", "POST", r"^/v1/nodes/?$", None, False),
+            "during-deploy": CREATE_BOUNDARIES["during-deploy"],
+        },
+        {
+            "after-unenroll": DELETE_BOUNDARIES["after-unenroll"],
+            "during-release": ("valence", "DELETE", r"^/v1/nodes/[^/]+$", None, True),
+        },
+    ),
+}
+
+
+def pytest_generate_tests(metafunc):
+    """Each test once per backend (a stack each), with its boundaries."""
+    if "stack" not in metafunc.fixturenames:
+        return
+    if "boundary" in metafunc.fixturenames:
+        which = 1 if metafunc.function.__name__.endswith("_create") else 2
+        cases = [
+            (backend, name)
+            for backend, found in BACKENDS.items()
+            for name in sorted(found[which])
+        ]
+        metafunc.parametrize(
+            ("backend", "boundary"), cases, indirect=["backend"], scope="module"
+        )
+    else:
+        metafunc.parametrize("backend", ["rsd"], indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, transport_url, ironic):
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, transport_url, ironic, backend):
     work = tmp_path_factory.mktemp("crash")
-    sim = mv_fixtures.Simulator(str(work / "valence"), systems=3)
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=3, backend=backend)
     sim.setUp()
     proxies = {
         "ironic": faultproxy.FaultProxy(ironic.url).start(),
@@ -53,8 +95,14 @@ def stack(tmp_path_factory, transport_url, ironic):
         extra=extra,
     )
     engine.start()
-    engine.api().create_flavor(CTX, "crash", composition={"cpu_cores": 2})
-    yield {"engine": engine, "sim": sim, "proxies": proxies, "class": composed_class}
+    engine.api().create_flavor(CTX, "crash", composition=BACKENDS[backend][0])
+    yield {
+        "engine": engine,
+        "sim": sim,
+        "proxies": proxies,
+        "class": composed_class,
+        "backend": backend,
+    }
     engine.stop()
     for proxy in proxies.values():
         proxy.stop()
@@ -105,10 +153,9 @@ def _wait_killed(engine, timeout=60):
     assert not engine.proc.running, "the engine was never killed"
 
 
-@pytest.mark.parametrize("boundary", sorted(CREATE_BOUNDARIES))
 def test_killed_during_create(boundary, stack, ironic):
     api = stack["engine"].api()
-    rule = _arm(stack, CREATE_BOUNDARIES[boundary])
+    rule = _arm(stack, BACKENDS[stack["backend"]][1][boundary])
     instance = api.create_instance(CTX, f"crash-{boundary}", "crash", IMAGE)
     _wait_killed(stack["engine"])
     api = _restart(stack, rule)
@@ -123,13 +170,12 @@ def test_killed_during_create(boundary, stack, ironic):
     harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
 
 
-@pytest.mark.parametrize("boundary", sorted(DELETE_BOUNDARIES))
 def test_killed_during_delete(boundary, stack, ironic):
     api = stack["engine"].api()
     instance = api.create_instance(CTX, f"crash-{boundary}", "crash", IMAGE)
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert got["instance"].status == states.ACTIVE
-    rule = _arm(stack, DELETE_BOUNDARIES[boundary])
+    rule = _arm(stack, BACKENDS[stack["backend"]][2][boundary])
     api.delete_instance(CTX, instance.uuid)
     _wait_killed(stack["engine"])
     api = _restart(stack, rule)

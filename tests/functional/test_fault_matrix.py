@@ -15,6 +15,10 @@ retries. What each case must end in:
   engine runs with ``[valence] retries = 0``;
 - a failed delete leaves ERROR with the step named, and deleting again
   finishes the job.
+
+Every case runs against the simulator's ``rsd`` backend; against its
+``expether`` backend, the steps that talk to Valence: the compose (the
+server alone), the attach of a device, and the release.
 """
 
 import uuid as uuidlib
@@ -56,12 +60,47 @@ DELETE_STEPS = {
     "unenroll": ("ironic", "DELETE", r"^/v1/nodes/[^/]+$", None),
     "release": ("valence", "DELETE", r"^/v1/nodes/[^/]+$", None),
 }
+ATTACH = ("valence", "POST", r"^/v1/nodes/[^/]+/action$", None, "compose-node")
+# backend -> (its composition, its create steps, its delete steps)
+BACKENDS = {
+    "rsd": (COMPOSITION, CREATE_STEPS, DELETE_STEPS),
+    "expether": (
+        {"pci_devices": ["GPU"]},
+        {"compose": CREATE_STEPS["compose"], "attach": ATTACH},
+        {"release": DELETE_STEPS["release"]},
+    ),
+}
+
+
+def pytest_generate_tests(metafunc):
+    """Each test once per backend (module-scoped stacks), with the steps
+    of that backend."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if "step" in metafunc.fixturenames:
+        which = 1 if metafunc.function.__name__ == "test_create" else 2
+        cases = [
+            (backend, step, kind)
+            for backend, steps in BACKENDS.items()
+            for step in sorted(steps[which])
+            for kind in sorted(KINDS)
+        ]
+        metafunc.parametrize(
+            ("backend", "step", "kind"), cases, indirect=["backend"], scope="module"
+        )
+    else:
+        metafunc.parametrize("backend", sorted(BACKENDS), indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory, backend):
     with mv_fixtures.running_simulator(
-        str(tmp_path_factory.mktemp("valence")), systems=3
+        str(tmp_path_factory.mktemp("valence")), systems=3, backend=backend
     ) as fixture:
         yield fixture
 
@@ -83,7 +122,7 @@ def composed_class():
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory, transport_url, proxies, composed_class):
+def api(tmp_path_factory, transport_url, proxies, composed_class, backend):
     extra = (
         harness.valence_section(
             proxies["valence"].url,
@@ -103,7 +142,7 @@ def api(tmp_path_factory, transport_url, proxies, composed_class):
     )
     proc.start()
     client = proc.api()
-    client.create_flavor(CTX, "matrix", composition=COMPOSITION)
+    client.create_flavor(CTX, "matrix", composition=BACKENDS[backend][0])
     yield client
     proc.stop()
 
@@ -129,18 +168,17 @@ def _rule(proxies, step, kind):
     )
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("step", sorted(CREATE_STEPS))
-def test_create(step, kind, api, proxies, ironic, sim, composed_class):
-    rule = _rule(proxies, CREATE_STEPS[step], kind)
+def test_create(backend, step, kind, api, proxies, ironic, sim, composed_class):
+    steps = BACKENDS[backend][1]
+    rule = _rule(proxies, steps[step], kind)
     instance = api.create_instance(CTX, f"{step}-{kind}", "matrix", IMAGE)
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert rule.hits == 1, f"the fault never hit {step}"
-    if succeeds(CREATE_STEPS[step], kind):
+    if succeeds(steps[step], kind):
         assert got["instance"].status == states.ACTIVE, got["fault"].message
     else:
         assert got["instance"].status == states.ERROR
-        task = CREATE_STEPS[step][4]
+        task = steps[step][4]
         assert got["fault"].message.startswith(f"{task}: "), got["fault"].message
     harness.assert_nothing_leaked(api, ironic, sim, composed_class)
     api.delete_instance(CTX, instance.uuid)
@@ -153,32 +191,48 @@ def test_create(step, kind, api, proxies, ironic, sim, composed_class):
     harness.assert_nothing_leaked(api, ironic, sim, composed_class)
 
 
-def test_create_no_capacity(api, ironic, sim, composed_class):
-    requests.post(
-        f"{sim.url}/admin/faults",
-        json={"operation": "compose", "status": 409},
-        timeout=10,
-    )
+def test_create_no_capacity(backend, api, ironic, sim, composed_class):
+    held = []
+    if backend == "rsd":
+        requests.post(
+            f"{sim.url}/admin/faults",
+            json={"operation": "compose", "status": 409},
+            timeout=10,
+        )
+        words = "no computer systems available"
+    else:
+        # The real thing: every server composed, as Valence's driver says.
+        for n in range(len(sim.sim.pod.systems)):
+            held.append(api.create_instance(CTX, f"fill-{n}", "matrix", IMAGE))
+        for instance in held:
+            got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
+            assert got["instance"].status == states.ACTIVE, got["fault"].message
+        words = "Node not available"
     instance = api.create_instance(CTX, "no-capacity", "matrix", IMAGE)
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert got["instance"].status == states.ERROR
-    assert "no computer systems available" in got["fault"].message
+    assert words in got["fault"].message
+    harness.assert_nothing_leaked(api, ironic, sim, composed_class)
+    for instance in held:
+        api.delete_instance(CTX, instance.uuid)
+    for instance in held:
+        got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
+        assert got["instance"].status == states.DELETED, got["fault"].message
     harness.assert_nothing_leaked(api, ironic, sim, composed_class)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("step", sorted(DELETE_STEPS))
-def test_delete(step, kind, api, proxies, ironic, sim, composed_class):
+def test_delete(backend, step, kind, api, proxies, ironic, sim, composed_class):
+    steps = BACKENDS[backend][2]
     instance = api.create_instance(CTX, f"del-{step}-{kind}", "matrix", IMAGE)
     got = harness.wait_status(api, instance.uuid, {states.ACTIVE, states.ERROR})
     assert got["instance"].status == states.ACTIVE, (
         got["fault"] and got["fault"].message
     )
-    rule = _rule(proxies, DELETE_STEPS[step], kind)
+    rule = _rule(proxies, steps[step], kind)
     api.delete_instance(CTX, instance.uuid)
     got = harness.wait_status(api, instance.uuid, {states.DELETED, states.ERROR})
     assert rule.hits == 1, f"the fault never hit {step}"
-    if succeeds(DELETE_STEPS[step], kind):
+    if succeeds(steps[step], kind):
         assert got["instance"].status == states.DELETED, got["fault"].message
         harness.assert_nothing_leaked(api, ironic, sim, composed_class)
         return

@@ -188,7 +188,7 @@ class TestComposeBranch(EngineWithValence):
         flow = self.manager.runner.build_create_flow(self.ctx, "i", flavor)
         names = atom_names(flow)
         # return-host before the compose: its revert runs after the release.
-        branch = ["schedule-create-instance", "return-host", "compose-node"]
+        branch = ["schedule-create-instance", "return-host-on-revert", "compose-node"]
         branch += ["enroll-node", "create-instance"]
         start = names.index(branch[0])
         self.assertEqual(branch, names[start : start + 5])
