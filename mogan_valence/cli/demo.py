@@ -5,9 +5,14 @@ It builds the embedded stack (``standalone.EmbeddedStack``: SQLite and
 in-process messaging for the engine, the REST API, a real Ironic with
 fake-hardware nodes and the Valence simulator), then creates a server and
 deletes it over REST, printing each step with its duration, and checks that
-nothing is left composed in the simulator or enrolled in Ironic. By default
+nothing is left composed in Valence or enrolled in Ironic. By default
 the server is composed (compose, enroll, deploy; undeploy, unenroll,
 release); ``--preset`` runs a pre-set flavor on an existing node instead.
+
+``--backend expether`` runs the simulator as an ExpEther pod (servers with
+PCIe devices attached); ``--valence-url URL --podm-id ID [--node-inventory
+FILE]`` composes with an existing Valence instead of the simulator, with a
+composition that fits its pod manager's driver.
 """
 
 import io
@@ -21,6 +26,8 @@ import time
 from cliff import command
 
 from mogan_valence.cli import standalone
+from osc_lib import exceptions as osc_exc
+
 from mogan_valence.common import context as mv_context
 from mogan_valence.objects import instance as instance_obj
 
@@ -84,8 +91,14 @@ class DemoRun:
         if server["status"] != "active":
             fault = (server.get("fault") or {}).get("message", "?")
             self.say(f"server went to ERROR: {fault}")
+            self.clean_up(stack, client, uuid, quiet)
             return 1
-        self.say(f"server ACTIVE ({time.monotonic() - began:.2f}s)")
+        # NOTE: the API does not show the node; this process holds the
+        # engine's database.
+        node = instance_obj.Instance.get(mv_context.get_admin_context(), uuid).node_uuid
+        self.say(
+            f"server ACTIVE on Ironic node {node} ({time.monotonic() - began:.2f}s)"
+        )
 
         began = time.monotonic()
         client.delete(f"/servers/{uuid}")
@@ -109,12 +122,38 @@ class DemoRun:
         self.print_steps((deleted.extra or {}).get("steps"), "delete")
         self.say(f"server deleted ({time.monotonic() - began:.2f}s)")
 
-        left = stack.leftovers()
+        left = stack.leftovers([uuid])
         if left:
-            self.say(f"left behind: {left}")
+            self.say(f"left behind: {', '.join(left)}")
             return 1
-        self.say("done: nothing left composed or enrolled, every node is free")
+        if preset:
+            self.say("done: nothing left enrolled, every node is free")
+        else:
+            self.say(
+                f"done: nothing left composed or enrolled (no Valence node "
+                f"mogan-{uuid}, no Ironic node claimed or marked for the "
+                "server), every node is free"
+            )
         return 0
+
+    def clean_up(self, stack, client, uuid: str, quiet) -> None:
+        """After a failed create: delete the server (its teardown is
+        idempotent) and say what, if anything, is still left."""
+        try:
+            client.delete(f"/servers/{uuid}")
+            client.wait_for_server(
+                uuid,
+                lambda s: s["status"] == "error",
+                TIMEOUT,
+                f"server {uuid} to be deleted",
+                out=quiet,
+                gone_ok=True,
+            )
+            left = stack.leftovers([uuid])
+        except Exception as e:  # noqa: BLE001  (report; the stack stops next)
+            self.say(f"cleaning up: {type(e).__name__}: {e}")
+            return
+        self.say(f"left behind: {', '.join(left)}" if left else "nothing left behind")
 
 
 class Demo(command.Command):
@@ -135,6 +174,7 @@ class Demo(command.Command):
             help="Use a pre-set flavor (an existing fake-hardware node) instead "
             "of a composed one.",
         )
+        standalone.add_valence_arguments(parser)
         parser.add_argument(
             "--keep-dir",
             metavar="DIR",
@@ -144,6 +184,12 @@ class Demo(command.Command):
 
     def take_action(self, parsed_args):
         logging.getLogger().setLevel(logging.WARNING)
+        if parsed_args.preset and (parsed_args.valence_url or parsed_args.backend):
+            raise osc_exc.CommandError(
+                "--preset deploys on an existing node and composes nothing: "
+                "leave out --backend and --valence-url"
+            )
+        valence = standalone.valence_arguments(parsed_args)
         keep = parsed_args.keep_dir
         work_dir = (
             os.path.abspath(keep) if keep else tempfile.mkdtemp(prefix="mogan-demo-")
@@ -155,7 +201,15 @@ class Demo(command.Command):
             demo.say,
             composed=not parsed_args.preset,
             preset_nodes=2 if parsed_args.preset else 0,
+            **valence,
         )
+        try:
+            # An unusable Valence is one line, before anything starts.
+            stack.check_valence()
+        except standalone.ValenceUnusable:
+            if not keep:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            raise
         try:
             return demo.run(stack, preset=parsed_args.preset)
         except Exception as e:  # noqa: BLE001  (report, then tear down)

@@ -2,14 +2,17 @@
 
 One process runs the engine (SQLite, in-process messaging) and the REST API
 (cheroot in a thread), with a real local Ironic (fake-hardware nodes) and
-the Valence simulator; ``--auth keystone`` adds a real local Keystone. The
-first line on standard output is ``MOGAN_VALENCE_API=<url>``; everything
-else goes to standard error. SIGINT or SIGTERM tears it all down.
+the Valence simulator (``--backend rsd|expether``), or an existing Valence
+(``--valence-url URL --podm-id ID [--node-inventory FILE]``);
+``--auth keystone`` adds a real local Keystone. The first line on standard
+output is ``MOGAN_VALENCE_API=<url>``; everything else goes to standard
+error. SIGINT or SIGTERM tears it all down.
 
 ``EmbeddedStack`` is the one place that builds this stack: the demo runs
 on it too.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 from cheroot import wsgi
 from cliff import command
@@ -28,6 +32,8 @@ from osc_lib import exceptions as osc_exc
 from mogan_valence.api import app as api_app
 from mogan_valence.cli import client as client_mod
 from mogan_valence.common import config
+from mogan_valence.common import exception as mv_exc
+from mogan_valence.common import secrets
 from mogan_valence.db import api as db_api
 from mogan_valence.db import migration
 from mogan_valence.engine import manager as manager_mod
@@ -40,6 +46,11 @@ from mogan_valence.localstack import process
 from mogan_valence import objects
 from mogan_valence.simulator import server as simulator
 from mogan_valence.simulator import state as simulator_state
+from mogan_valence.valence import client as valence_client
+from mogan_valence.valence import enrollment
+from mogan_valence.valence import exceptions as valence_exc
+from mogan_valence.valence import expether
+from mogan_valence.valence import inventory as inventory_mod
 
 CONF = cfg.CONF
 COMPOSED_CLASS = "standalone-composed"
@@ -47,6 +58,16 @@ PRESET_CLASS = "standalone-preset"
 COMPOSED_FLAVOR = "composed.small"
 PRESET_FLAVOR = "preset.small"
 COMPOSITION = {"cpu_cores": 16, "ram_mib": 65536, "disk_gb": 500, "disk_type": "SSD"}
+# An ExpEther node is an existing server: only PCIe devices can be asked
+# for (a stock Valence refuses local_drives, and ExpEther ignores CPU/RAM).
+EXPETHER_COMPOSITION = {"pci_devices": ["GPU"]}
+BACKENDS = (expether.RSD, expether.EXPETHER)
+# How the embedded ExpEther stack manages its hosts. Ironic would take the
+# simulator's redfish entries with its default deploy interface ('direct',
+# which needs an agent ramdisk), since an inventory entry cannot name one:
+# fake-hardware entries keep the embedded deploy instant. See
+# inventory_entries().
+EMBEDDED_HOST_DRIVER = "fake-hardware"
 # fake-hardware never downloads it; the API refuses loopback hosts.
 EXAMPLE_IMAGE = "http://images.example.com/demo.qcow2"
 DEMO_PROJECT = "demo"
@@ -80,7 +101,7 @@ _VALENCE = """
 [valence]
 url = {url}
 podm_id = {podm_id}
-enroll_driver = fake-hardware
+enroll_driver = {enroll_driver}
 resource_class = {resource_class}
 """
 
@@ -98,16 +119,150 @@ interface = public
 """
 
 
+class ValenceUnusable(osc_exc.CommandError):
+    """The Valence given cannot be used; one line naming it and why."""
+
+
+def valence_options_error(
+    valence_url: str | None,
+    podm_id: str | None,
+    node_inventory: str | None,
+    backend: str | None,
+) -> str | None:
+    """What is wrong with a choice of Valence options, in one line, or None.
+
+    ``backend`` is the embedded simulator's (None when not given).
+    """
+    if not valence_url:
+        for given, option in (
+            (podm_id, "--podm-id"),
+            (node_inventory, "--node-inventory"),
+        ):
+            if given:
+                return f"{option} goes with --valence-url (an existing Valence)"
+        if backend is not None and backend not in BACKENDS:
+            return f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}"
+        return None
+    shown = secrets.mask_url_credentials(valence_url)
+    parts = urllib.parse.urlsplit(valence_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"--valence-url {shown} is not an http(s) URL such as http://valence:8181"
+        )
+    if not podm_id or not podm_id.strip():
+        return (
+            "--podm-id is required with --valence-url: the uuid of the pod "
+            "manager to compose from (GET /v1/pod_managers lists them)"
+        )
+    if backend is not None:
+        return (
+            "--backend chooses the embedded simulator's driver; with "
+            "--valence-url the pod manager's driver decides"
+        )
+    if node_inventory is not None and not os.path.isfile(node_inventory):
+        return f"--node-inventory {node_inventory}: no such file"
+    return None
+
+
+def read_inventory(path: str) -> list[dict]:
+    """The entries of an inventory file; never shows a value of it.
+
+    :raises ValenceUnusable: it cannot be read or is wrong.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return inventory_mod.parse(f.read(), path)
+    except OSError as e:
+        raise ValenceUnusable(
+            f"--node-inventory {path}: cannot read it: {e.strerror}"
+        ) from None
+    except mv_exc.InvalidInput as e:
+        raise ValenceUnusable(f"--node-inventory: {e}") from None
+
+
+def check_valence(url: str, podm_id: str) -> dict:
+    """The pod manager ``podm_id`` of the Valence at ``url`` (its password
+    redacted).
+
+    :raises ValenceUnusable: one line naming the Valence or the pod manager.
+    """
+    shown = secrets.mask_url_credentials(url)
+    client = valence_client.ValenceClient(
+        url, connect_timeout=5.0, read_timeout=30.0, retries=0
+    )
+    try:
+        return client.get_pod_manager(podm_id)
+    except valence_exc.ValenceUnreachable:
+        raise ValenceUnusable(
+            f"Valence at {shown} is unreachable (no answer to GET "
+            f"/v1/pod_managers/{podm_id}); check --valence-url"
+        ) from None
+    except valence_exc.ValenceNotFound:
+        raise ValenceUnusable(
+            f"Valence at {shown} has no pod manager {podm_id}; check --podm-id "
+            "(GET /v1/pod_managers lists them)"
+        ) from None
+    except valence_exc.ValenceError as e:
+        status = getattr(e, "status", None)
+        raise ValenceUnusable(
+            f"Valence at {shown} did not give pod manager {podm_id}"
+            + (f" (HTTP {status})" if status else "")
+            + f": {_one_line(str(e))}"
+        ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(secrets.mask_url_credentials(text).split())
+
+
+def composition_for(shape: str) -> dict:
+    """The demo flavor's composition for a pod manager's node shape."""
+    return dict(EXPETHER_COMPOSITION if shape == expether.EXPETHER else COMPOSITION)
+
+
+def inventory_entries(hosts: list[dict], driver: str = EMBEDDED_HOST_DRIVER) -> list:
+    """The embedded ExpEther stack's inventory: the simulator's hosts (its
+    ``inventory()``), managed by ``driver`` (fake-hardware: no BMC and no
+    credentials; redfish: the simulator's entries as they are)."""
+    if driver == "redfish":
+        return [dict(h) for h in hosts]
+    return [
+        {
+            "eesv": h["eesv"],
+            "mac": h["mac"],
+            "host_serial_number": h["host_serial_number"],
+            "driver": driver,
+            "driver_info": {},
+        }
+        for h in hosts
+    ]
+
+
+def write_private(path: str, text: str) -> None:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(text)
+
+
 class EmbeddedStack:
-    """Ironic, the Valence simulator, Keystone (optionally), the engine and
-    the REST API, all on loopback under ``work_dir``.
+    """Ironic, the Valence simulator (or an existing Valence), Keystone
+    (optionally), the engine and the REST API, all on loopback under
+    ``work_dir``.
 
     :param say: prints one progress line (the demo's and standalone's own
         output).
-    :param composed: start the Valence simulator and make a composed flavor.
+    :param composed: compose through Valence and make a composed flavor.
     :param preset_nodes: fake-hardware nodes to enroll for a pre-set
         flavor (0: no pre-set flavor).
     :param auth: "noauth" or "keystone".
+    :param backend: the embedded simulator's driver, ``rsd`` or
+        ``expether``; in expether mode the stack writes the simulator's
+        host inventory and points ``[valence] node_inventory`` at it.
+    :param valence_url: an existing Valence to compose with instead of the
+        simulator (``podm_id`` required; the pod manager is read before
+        anything starts).
+    :param node_inventory: with ``valence_url``, the operator's inventory
+        of ExpEther hosts (``[valence] node_inventory``; the enroll driver
+        then comes from its entries).
     """
 
     def __init__(
@@ -119,6 +274,10 @@ class EmbeddedStack:
         systems: int = 4,
         port: int | None = None,
         auth: str = "noauth",
+        backend: str = expether.RSD,
+        valence_url: str | None = None,
+        podm_id: str | None = None,
+        node_inventory: str | None = None,
     ):
         self.work_dir = work_dir
         self.say = say
@@ -127,6 +286,20 @@ class EmbeddedStack:
         self.systems = systems
         self.port = port or process.free_port()
         self.auth = auth
+        self.backend = backend
+        self.valence_url = valence_url
+        self.podm_id = podm_id or (
+            None if valence_url else simulator_state.DEFAULT_PODM_UUID
+        )
+        self.node_inventory = (
+            os.path.abspath(node_inventory) if node_inventory else None
+        )
+        # The node shape of the pod manager: the backend, or what an
+        # existing Valence says of its pod manager.
+        self.shape = expether.RSD if valence_url else backend
+        self.composition = composition_for(self.shape)
+        self.valence = None
+        self._checked = False
         self.ironic = None
         self.sim = None
         self.keystone = None
@@ -154,12 +327,53 @@ class EmbeddedStack:
             self.stop()
             raise
 
+    @property
+    def enroll_driver(self) -> str:
+        """``[valence] enroll_driver``: the inventory's entries decide when
+        there is one (redfish for a host that none names); else
+        fake-hardware, as the embedded stack always enrolled."""
+        if self.node_inventory or (
+            self.sim is not None and self.shape == expether.EXPETHER
+        ):
+            return "redfish"
+        return "fake-hardware"
+
+    def check_valence(self) -> None:
+        """With an existing Valence: its pod manager (and so the node shape
+        and the demo's composition), and the inventory, before anything
+        starts.
+
+        :raises ValenceUnusable: one line naming what is wrong.
+        """
+        if not (self.composed and self.valence_url) or self._checked:
+            return
+        if self.node_inventory:
+            read_inventory(self.node_inventory)
+        podm = check_valence(self.valence_url, self.podm_id)
+        self.shape = expether.shape_of(podm)
+        self.composition = composition_for(self.shape)
+        if self.node_inventory and self.shape != expether.EXPETHER:
+            raise ValenceUnusable(
+                f"--node-inventory lists ExpEther hosts, but pod manager "
+                f"{self.podm_id} has driver {podm.get('driver') or 'redfishv1'}: "
+                "its composed systems are enrolled as fake-hardware nodes here; "
+                "leave --node-inventory out"
+            )
+        self._checked = True
+        self.say(
+            f"Valence at {secrets.mask_url_credentials(self.valence_url)}: pod "
+            f"manager {self.podm_id} ({podm.get('name') or 'no name'}, driver "
+            f"{podm.get('driver') or 'redfishv1'}: {self.shape} nodes)"
+        )
+
     def _start(self) -> None:
         if not local_ironic.available():
             raise osc_exc.CommandError(
                 "the embedded stack needs the 'ironic' package (pip install "
                 "ironic); 'make demo' installs it"
             )
+        # Nothing is started before an unusable Valence is refused.
+        self.check_valence()
         self.ironic = local_ironic.StandaloneIronic(
             os.path.join(self.work_dir, "ironic")
         )
@@ -175,19 +389,36 @@ class EmbeddedStack:
                 PRESET_CLASS,
                 prefix="preset",
             )
-        if self.composed:
+        if self.composed and not self.valence_url:
             self.sim = simulator.Simulator(
                 simulator.Options(
                     port=0,
                     systems=self.systems,
                     redfish=False,
                     state_dir=os.path.join(self.work_dir, "valence"),
+                    backend=self.backend,
                 )
             )
             self._cleanups.append(self.sim.stop)
             self.step(
-                f"started the Valence simulator (a pod of {self.systems} systems)",
+                f"started the Valence simulator ({self.backend} backend, a pod "
+                f"of {self.systems} systems)",
                 self.sim.start,
+            )
+            if self.shape == expether.EXPETHER:
+                self.node_inventory = os.path.join(self.work_dir, "inventory.json")
+                entries = inventory_entries(self.sim.inventory())
+                write_private(self.node_inventory, json.dumps(entries, indent=1))
+                self.say(
+                    f"wrote the inventory of {len(entries)} ExpEther hosts "
+                    f"({EMBEDDED_HOST_DRIVER}) to {self.node_inventory}"
+                )
+        if self.composed:
+            self.valence = valence_client.ValenceClient(
+                self.sim.url if self.sim is not None else self.valence_url,
+                connect_timeout=5.0,
+                read_timeout=30.0,
+                retries=1,
             )
         if self.auth == "keystone":
             self.step("started Keystone", self._start_keystone)
@@ -253,19 +484,19 @@ class EmbeddedStack:
             port=self.port,
             auth=self.auth,
         )
-        if self.sim is not None:
+        if self.composed:
             text += _VALENCE.format(
-                url=self.sim.url,
-                podm_id=simulator_state.DEFAULT_PODM_UUID,
+                url=self.sim.url if self.sim is not None else self.valence_url,
+                podm_id=self.podm_id,
+                enroll_driver=self.enroll_driver,
                 resource_class=COMPOSED_CLASS,
             )
+            if self.node_inventory:
+                text += f"node_inventory = {self.node_inventory}\n"
         if self.keystone is not None:
             text += _AUTHTOKEN.format(url=self.keystone.url)
         path = os.path.join(self.work_dir, "mogan-valence.conf")
-        with open(
-            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
-        ) as f:
-            f.write(text)
+        write_private(path, text)
         config.parse_args([f"--config-file={path}"])
         config.setup_logging()
 
@@ -302,13 +533,13 @@ class EmbeddedStack:
         client = self.admin_client()
         if self.composed:
             self.flavors["composed"] = self.step(
-                f"created flavor {COMPOSED_FLAVOR} {COMPOSITION}",
+                f"created flavor {COMPOSED_FLAVOR} {self.composition}",
                 client.post,
                 "/flavors",
                 {
                     "name": COMPOSED_FLAVOR,
                     "description": "composed by Valence for each server",
-                    "composition": COMPOSITION,
+                    "composition": self.composition,
                 },
             )
         if self.preset_nodes:
@@ -323,13 +554,41 @@ class EmbeddedStack:
                 },
             )
 
-    def leftovers(self) -> list[str]:
-        """Nodes composed or enrolled for a server and still there."""
+    def leftovers(self, instance_uuids=()) -> list[str]:
+        """What is still composed or enrolled for the servers
+        ``instance_uuids`` (or for any server): Ironic nodes claimed, marked
+        for a server, of the composed class, or not back to available;
+        Valence nodes named ``mogan-<instance uuid>`` (and, in the
+        simulator, any node at all)."""
         client = self.ironic.client()
-        left = [n.uuid for n in client.node.list(associated=True)]
+        left = []
+        fields = ["uuid", "instance_uuid", "extra", "provision_state", "resource_class"]
+        for node in client.node.list(fields=fields, limit=0):
+            marker = enrollment.marker_of({"extra": node.extra})
+            if node.instance_uuid:
+                left.append(f"ironic:{node.uuid} (claimed by {node.instance_uuid})")
+            elif marker:
+                left.append(
+                    f"ironic:{node.uuid} (marked for {marker.get('instance_uuid')})"
+                )
+            elif node.resource_class == COMPOSED_CLASS:
+                left.append(f"ironic:{node.uuid} (enrolled for a server)")
+            elif node.provision_state != "available":
+                left.append(f"ironic:{node.uuid} ({node.provision_state})")
+        if self.valence is not None:
+            for uuid in instance_uuids:
+                name = f"mogan-{uuid}"
+                left += [
+                    f"valence:{n['uuid']} ({name})"
+                    for n in self.valence.find_nodes_by_name(name, self.podm_id)
+                ]
         if self.sim is not None:
-            left += [n.uuid for n in client.node.list(resource_class=COMPOSED_CLASS)]
-            left += [f"valence:{u}" for u in self.sim.state.nodes]
+            known = {item.split(" ")[0] for item in left}
+            left += [
+                f"valence:{u}"
+                for u in self.sim.state.nodes
+                if f"valence:{u}" not in known
+            ]
         return left
 
     def stop(self) -> None:
@@ -342,6 +601,61 @@ class EmbeddedStack:
                 self.say(f"teardown: {type(e).__name__}: {e}")
 
 
+def add_valence_arguments(parser) -> None:
+    """``--backend`` (the embedded simulator's), or an existing Valence."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="The embedded Valence simulator's driver: rsd (the default: "
+        "composed systems) or expether (existing servers with PCIe devices "
+        "attached; the stack writes the simulator's host inventory and "
+        "points [valence] node_inventory at it).",
+    )
+    parser.add_argument(
+        "--valence-url",
+        metavar="URL",
+        help="Compose with the existing Valence at URL instead of starting "
+        "the simulator ([valence] url); needs --podm-id.",
+    )
+    parser.add_argument(
+        "--podm-id",
+        metavar="ID",
+        help="With --valence-url: the pod manager to compose from "
+        "([valence] podm_id). Its driver decides the composition: PCIe "
+        "devices for expether, cores, RAM and disk otherwise.",
+    )
+    parser.add_argument(
+        "--node-inventory",
+        metavar="FILE",
+        help="With --valence-url and an expether pod manager: the JSON or "
+        "YAML inventory of its hosts ([valence] node_inventory, with "
+        "enroll_driver = redfish: each entry's driver and driver_info). "
+        "Without it, hosts are enrolled as fake-hardware nodes.",
+    )
+
+
+def valence_arguments(parsed_args) -> dict:
+    """``EmbeddedStack`` keywords of the Valence options.
+
+    :raises osc_exc.CommandError: a wrong combination, in one line.
+    """
+    error = valence_options_error(
+        parsed_args.valence_url,
+        parsed_args.podm_id,
+        parsed_args.node_inventory,
+        parsed_args.backend,
+    )
+    if error:
+        raise osc_exc.CommandError(error)
+    return {
+        "backend": parsed_args.backend or expether.RSD,
+        "valence_url": parsed_args.valence_url,
+        "podm_id": parsed_args.podm_id.strip() if parsed_args.podm_id else None,
+        "node_inventory": parsed_args.node_inventory,
+    }
+
+
 def stderr_say(t0: float):
     def say(text: str) -> None:
         print(f"[{time.monotonic() - t0:6.1f}s] {text}", file=sys.stderr, flush=True)
@@ -352,9 +666,10 @@ def stderr_say(t0: float):
 class Standalone(command.Command):
     """Run the whole service on this machine until interrupted.
 
-    A real local Ironic, the Valence simulator, the engine and the REST API
-    (noauth, or behind a local Keystone with --auth keystone). The first
-    line on standard output is MOGAN_VALENCE_API=<url>.
+    A real local Ironic, the Valence simulator (--backend rsd|expether) or
+    an existing Valence (--valence-url, --podm-id, --node-inventory), the
+    engine and the REST API (noauth, or behind a local Keystone with --auth
+    keystone). The first line on standard output is MOGAN_VALENCE_API=<url>.
     """
 
     auth_required = False
@@ -382,6 +697,7 @@ class Standalone(command.Command):
             metavar="N",
             help="Systems in the simulated pod (default 4).",
         )
+        add_valence_arguments(parser)
         parser.add_argument(
             "--keep-dir",
             metavar="DIR",
@@ -391,6 +707,7 @@ class Standalone(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        valence = valence_arguments(parsed_args)
         stop = threading.Event()
         previous = {
             signum: signal.signal(signum, lambda *_: stop.set())
@@ -410,10 +727,13 @@ class Standalone(command.Command):
             systems=parsed_args.systems,
             port=parsed_args.port,
             auth=parsed_args.auth,
+            **valence,
         )
         try:
             try:
                 stack.start()
+            except ValenceUnusable:
+                raise
             except Exception as e:  # noqa: BLE001  (report, then tear down)
                 raise osc_exc.CommandError(
                     f"the stack did not start: {type(e).__name__}: {e}"
@@ -446,7 +766,7 @@ class Standalone(command.Command):
         )
         print("Flavors ready to use:", file=err)
         if "composed" in stack.flavors:
-            print(f"  {COMPOSED_FLAVOR}  composed: {COMPOSITION}", file=err)
+            print(f"  {COMPOSED_FLAVOR}  composed: {stack.composition}", file=err)
         if "preset" in stack.flavors:
             print(
                 f"  {PRESET_FLAVOR}    pre-set: {stack.preset_nodes} "

@@ -430,3 +430,223 @@ def test_quota_show_and_set(requests_mock):
     code, _, err = run("quota", "show")
     assert code == 1
     assert "give a PROJECT" in err
+
+
+# -- demo and standalone: which Valence --------------------------------------
+
+VALENCE = "http://valence.example:8181"
+PODM = "13627827-fbb1-5d25-8dd2-480308d3db0c"
+
+
+def _podm(driver):
+    return {
+        "uuid": PODM,
+        "name": "podm1",
+        "driver": driver,
+        "url": "http://eem.example:30500",
+        "authentication": [
+            {"type": "basic", "auth_items": {"username": "u", "password": "pw"}}
+        ],
+    }
+
+
+@pytest.fixture
+def tmp_dirs(monkeypatch, tmp_path):
+    """The demo's and standalone's temporary directories go here."""
+    import tempfile
+
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+@pytest.mark.parametrize("command", ["demo", "standalone"])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--valence-url", VALENCE], "--podm-id is required with --valence-url"),
+        (["--valence-url", VALENCE, "--podm-id", " "], "--podm-id is required"),
+        (["--podm-id", PODM], "--podm-id goes with --valence-url"),
+        (["--node-inventory", "inv.yaml"], "--node-inventory goes with --valence-url"),
+        (
+            ["--valence-url", "valence:8181", "--podm-id", PODM],
+            "--valence-url valence:8181 is not an http(s) URL",
+        ),
+        (
+            ["--valence-url", VALENCE, "--podm-id", PODM, "--backend", "expether"],
+            "--backend chooses the embedded simulator's driver",
+        ),
+        (
+            ["--valence-url", VALENCE, "--podm-id", PODM, "--node-inventory", "/nx"],
+            "--node-inventory /nx: no such file",
+        ),
+    ],
+)
+def test_valence_options_are_checked_first(command, argv, expected, tmp_dirs):
+    code, out, err = run(command, *argv)
+    assert code == 1
+    assert out == ""
+    assert expected in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert list(tmp_dirs.iterdir()) == []  # nothing started, nothing left
+
+
+def test_backend_is_a_choice():
+    with pytest.raises(SystemExit):
+        run("demo", "--backend", "redfish")
+
+
+def test_demo_preset_composes_nothing(tmp_dirs):
+    code, _, err = run("demo", "--preset", "--backend", "expether")
+    assert code == 1
+    assert "--preset deploys on an existing node" in err
+
+
+def test_valence_options_error_accepts_good_choices():
+    from mogan_valence.cli import standalone
+
+    assert standalone.valence_options_error(None, None, None, None) is None
+    assert standalone.valence_options_error(None, None, None, "expether") is None
+    assert standalone.valence_options_error(VALENCE, PODM, None, None) is None
+    # Credentials in the URL never reach the message.
+    error = standalone.valence_options_error(
+        "ftp://admin:s3cret@valence", PODM, None, None
+    )
+    assert "s3cret" not in error and "is not an http(s) URL" in error
+
+
+@pytest.mark.parametrize("command", ["demo", "standalone"])
+def test_unreachable_valence_is_one_line(command, tmp_dirs):
+    code, out, err = run(
+        command, "--valence-url", "http://127.0.0.1:1", "--podm-id", PODM
+    )
+    assert code == 1
+    assert (
+        f"Valence at http://127.0.0.1:1 is unreachable (no answer to GET "
+        f"/v1/pod_managers/{PODM}); check --valence-url"
+    ) in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert list(tmp_dirs.iterdir()) == []
+
+
+def test_unknown_pod_manager_is_one_line(requests_mock, tmp_dirs):
+    requests_mock.get(
+        f"{VALENCE}/v1/pod_managers/{PODM}",
+        status_code=404,
+        json={
+            "request_id": "x",
+            "code": "404",
+            "status": 404,
+            "title": "Not Found",
+            "detail": f"Pod Manager {PODM} not found in database.",
+        },
+    )
+    code, out, err = run("demo", "--valence-url", VALENCE, "--podm-id", PODM)
+    assert code == 1
+    assert f"Valence at {VALENCE} has no pod manager {PODM}; check --podm-id" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert list(tmp_dirs.iterdir()) == []
+
+
+def _stack(tmp_path, **kw):
+    from mogan_valence.cli import standalone
+
+    said = []
+    stack = standalone.EmbeddedStack(
+        str(tmp_path), said.append, valence_url=VALENCE, podm_id=PODM, **kw
+    )
+    return stack, said
+
+
+@pytest.mark.parametrize(
+    "driver, composition",
+    [
+        ("expether", {"pci_devices": ["GPU"]}),
+        (
+            "redfishv1",
+            {"cpu_cores": 16, "ram_mib": 65536, "disk_gb": 500, "disk_type": "SSD"},
+        ),
+        (None, {"cpu_cores": 16, "ram_mib": 65536, "disk_gb": 500, "disk_type": "SSD"}),
+    ],
+)
+def test_composition_fits_the_pod_managers_driver(
+    driver, composition, requests_mock, tmp_path
+):
+    requests_mock.get(f"{VALENCE}/v1/pod_managers/{PODM}", json=_podm(driver))
+    stack, said = _stack(tmp_path)
+    stack.check_valence()
+    assert stack.composition == composition
+    assert stack.enroll_driver == "fake-hardware"  # no inventory: as before
+    assert "pw" not in " ".join(said)
+    # Read once.
+    stack.check_valence()
+    assert requests_mock.call_count == 1
+
+
+def test_an_inventory_makes_redfish_the_fallback(requests_mock, tmp_path):
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        "- mac: '8c:df:9d:53:a0:01'\n"
+        "  driver: redfish\n"
+        "  driver_info: {redfish_address: 'https://bmc', redfish_password: s3cret}\n"
+    )
+    requests_mock.get(f"{VALENCE}/v1/pod_managers/{PODM}", json=_podm("expether"))
+    stack, _ = _stack(tmp_path, node_inventory=str(inv))
+    stack.check_valence()
+    assert stack.enroll_driver == "redfish"
+    assert stack.node_inventory == str(inv)
+
+
+def test_an_inventory_for_an_rsd_pod_manager_is_refused(requests_mock, tmp_path):
+    from mogan_valence.cli import standalone
+
+    inv = tmp_path / "inventory.json"
+    inv.write_text("[]")
+    requests_mock.get(f"{VALENCE}/v1/pod_managers/{PODM}", json=_podm("redfishv1"))
+    stack, _ = _stack(tmp_path, node_inventory=str(inv))
+    with pytest.raises(standalone.ValenceUnusable, match="leave --node-inventory"):
+        stack.check_valence()
+
+
+def test_a_bad_inventory_never_shows_its_values(requests_mock, tmp_dirs, tmp_path):
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("- driver: redfish\n  driver_info: {redfish_password: s3cret}\n")
+    code, _, err = run(
+        "demo",
+        "--valence-url",
+        VALENCE,
+        "--podm-id",
+        PODM,
+        "--node-inventory",
+        str(inv),
+    )
+    assert code == 1
+    assert "node_inventory" in err and "names no host" in err
+    assert "s3cret" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not requests_mock.called  # refused before asking Valence
+
+
+def test_embedded_expether_inventory_has_no_credentials():
+    from mogan_valence.cli import standalone
+
+    hosts = [
+        {
+            "eesv": "0x1",
+            "mac": "8c:df:9d:53:a0:01",
+            "host_serial_number": "S1",
+            "driver": "redfish",
+            "driver_info": {"redfish_password": "s3cret"},
+        }
+    ]
+    [entry] = standalone.inventory_entries(hosts)
+    assert entry == {
+        "eesv": "0x1",
+        "mac": "8c:df:9d:53:a0:01",
+        "host_serial_number": "S1",
+        "driver": "fake-hardware",
+        "driver_info": {},
+    }
+    assert standalone.inventory_entries(hosts, driver="redfish") == hosts
