@@ -62,11 +62,12 @@ COMPOSITION = {"cpu_cores": 16, "ram_mib": 65536, "disk_gb": 500, "disk_type": "
 # for (a stock Valence refuses local_drives, and ExpEther ignores CPU/RAM).
 EXPETHER_COMPOSITION = {"pci_devices": ["GPU"]}
 BACKENDS = (expether.RSD, expether.EXPETHER)
-# How the embedded ExpEther stack manages its hosts. Ironic would take the
-# simulator's redfish entries with its default deploy interface ('direct',
-# which needs an agent ramdisk), since an inventory entry cannot name one:
-# fake-hardware entries keep the embedded deploy instant. See
-# inventory_entries().
+# How the embedded ExpEther stack manages its hosts: fake-hardware entries
+# (fake deploy and boot), so that the deploy is instant and needs no boot
+# image. The simulator's redfish entries would deploy through its Redfish
+# emulator with a ramdisk deploy over virtual media, which needs the
+# emulator, a real boot ISO served on loopback and the API allowing
+# loopback image URLs. See inventory_entries().
 EMBEDDED_HOST_DRIVER = "fake-hardware"
 # fake-hardware never downloads it; the API refuses loopback hosts.
 EXAMPLE_IMAGE = "http://images.example.com/demo.qcow2"
@@ -233,6 +234,10 @@ def inventory_entries(hosts: list[dict], driver: str = EMBEDDED_HOST_DRIVER) -> 
             "host_serial_number": h["host_serial_number"],
             "driver": driver,
             "driver_info": {},
+            # Not [valence] deploy_interface (ramdisk), which fake boot
+            # cannot serve.
+            "deploy_interface": "fake",
+            "boot_interface": "fake",
         }
         for h in hosts
     ]

@@ -223,3 +223,50 @@ def test_standalone_keystone(tmp_path, needs_ironic):
         stack.kill()
     assert code == 0, stack.stderr()
     assert left == set(), f"still running after the stop: {left}"
+
+
+def test_standalone_with_an_existing_expether_valence(tmp_path, needs_ironic):
+    import json
+
+    from mogan_valence.cli import standalone as standalone_mod
+    from tests.functional import test_demo_valence
+
+    sim_dir = tmp_path / "sim"
+    sim_dir.mkdir()
+    valence = test_demo_valence.SimulatorProcess(sim_dir)
+    try:
+        with open(valence.inventory) as f:
+            hosts = json.load(f)
+        inventory = sim_dir / "fake-inventory.json"
+        inventory.write_text(json.dumps(standalone_mod.inventory_entries(hosts)))
+        run_dir = tmp_path / "run"
+        run_dir.mkdir()
+        stack = Standalone(
+            run_dir,
+            "--valence-url",
+            valence.url,
+            "--podm-id",
+            test_demo_valence.PODM,
+            "--node-inventory",
+            str(inventory),
+        )
+        try:
+            url = stack.first_line()
+            session = ks_session.Session(auth=noauth.NoAuth())
+            mogan = mogan_client.Client(endpoint=url, session=session)
+            [flavor] = [f for f in mogan.flavor.list() if f.name == "composed.small"]
+            shown = session.get(f"{url}/flavors/{flavor.uuid}").json()
+            # The pod manager's driver chose the composition: PCIe devices.
+            assert shown["composition"] == {"pci_devices": ["GPU"]}
+            _drive(mogan, session, url)
+            code, left = stack.stop()
+        finally:
+            stack.kill()
+        assert code == 0, stack.stderr()
+        assert left == set(), f"still running after the stop: {left}"
+        assert "expether nodes" in stack.stderr()
+        assert "started the Valence simulator" not in stack.stderr()
+        assert valence.get("/v1/nodes") == []
+        assert {d["state"] for d in valence.get("/v1/devices")} == {"free"}
+    finally:
+        valence.stop()

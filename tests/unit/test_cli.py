@@ -648,5 +648,7 @@ def test_embedded_expether_inventory_has_no_credentials():
         "host_serial_number": "S1",
         "driver": "fake-hardware",
         "driver_info": {},
+        "deploy_interface": "fake",
+        "boot_interface": "fake",
     }
     assert standalone.inventory_entries(hosts, driver="redfish") == hosts
