@@ -204,10 +204,10 @@ class Hosts:
             return Host(node=node)
         entry = self.inventory.entries() and self.inventory.find(index, mac, serial)
         if entry:
-            driver = {"driver": entry["driver"], "driver_info": entry["driver_info"]}
-            if entry.get("resource_class"):
-                driver["resource_class"] = entry["resource_class"]
-            return Host(driver=driver, properties=dict(entry.get("properties") or {}))
+            return Host(
+                driver=self._driver_fields(entry),
+                properties=dict(entry.get("properties") or {}),
+            )
         if self.conf.valence.enroll_driver == "fake-hardware":
             return Host(driver={"driver": "fake-hardware", "driver_info": {}})
         where = self.inventory.path or "not set"
@@ -217,6 +217,17 @@ class Hosts:
             "enroll it in Ironic with a port of that MAC, or add it to the "
             "inventory with its driver and driver_info"
         )
+
+    def _driver_fields(self, entry: dict) -> dict:
+        """The Ironic fields an inventory entry gives its node."""
+        fields = {"driver": entry["driver"], "driver_info": entry["driver_info"]}
+        if entry.get("resource_class"):
+            fields["resource_class"] = entry["resource_class"]
+        fields["deploy_interface"] = self.conf.valence.deploy_interface
+        if entry["driver"] == "redfish":
+            fields["boot_interface"] = self.conf.valence.boot_interface
+        fields.update({k: v for k, v in entry.items() if k.endswith("_interface")})
+        return fields
 
     @staticmethod
     def _check_free(who: str, node: dict, instance_uuid: str) -> None:

@@ -5,7 +5,8 @@ devices attached; Valence does not know its BMC. A host that Ironic does not
 know yet is enrolled from this file: a JSON or YAML list of entries, each
 naming one host by ``mac`` (the EESV's MAC), ``eesv`` (the EESV id, Valence's
 ``index``) or ``host_serial_number``, with the Ironic ``driver`` and
-``driver_info`` to enroll it with::
+``driver_info`` to enroll it with (and optionally its ``resource_class``,
+``properties`` and Ironic ``*_interface`` fields)::
 
     - eesv: "0x8cdf9d53a001"
       mac: "8c:df:9d:53:a0:01"
@@ -51,6 +52,12 @@ SCHEMA = {
             "driver_info": {"type": "object"},
             "properties": {"type": "object"},
             "resource_class": {"type": "string", "minLength": 1, "maxLength": 80},
+        },
+        # Ironic's hardware interfaces (deploy_interface, boot_interface,
+        # ...): by default [valence] deploy_interface, and boot_interface
+        # for the redfish driver.
+        "patternProperties": {
+            "^[a-z]+_interface$": {"type": "string", "minLength": 1, "maxLength": 255}
         },
         "required": ["driver", "driver_info"],
         "anyOf": [{"required": [key]} for key in KEYS],

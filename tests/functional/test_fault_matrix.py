@@ -65,7 +65,7 @@ ATTACH = ("valence", "POST", r"^/v1/nodes/[^/]+/action$", None, "compose-node")
 BACKENDS = {
     "rsd": (COMPOSITION, CREATE_STEPS, DELETE_STEPS),
     "expether": (
-        {"pci_devices": ["GPU"]},
+        {"pci_devices": ["NIC"]},  # one per server: every server can be composed
         {"compose": CREATE_STEPS["compose"], "attach": ATTACH},
         {"release": DELETE_STEPS["release"]},
     ),
