@@ -142,11 +142,13 @@ def valence_section(
     return "\n[valence]\n" + "\n".join(lines) + "\n"
 
 
-def composed_engine(work, transport_url: str, ironic_url: str, systems: int, prefix):
-    """A started engine composing from a simulator of ``systems`` systems,
-    with a resource class of its own: (engine, simulator, resource class).
-    The caller stops both."""
-    sim = mv_fixtures.Simulator(str(work / "valence"), systems=systems)
+def composed_engine(
+    work, transport_url: str, ironic_url: str, systems: int, prefix, backend="rsd"
+):
+    """A started engine composing from a simulator of ``systems`` systems
+    (of the ``backend`` shape), with a resource class of its own: (engine,
+    simulator, resource class). The caller stops both."""
+    sim = mv_fixtures.Simulator(str(work / "valence"), systems=systems, backend=backend)
     sim.setUp()
     resource_class = f"{prefix}-{uuidlib.uuid4().hex[:8]}"
     engine = EngineProcess(

@@ -29,16 +29,21 @@ SYSTEMS = 6
 SETTLE_TIMEOUT = 240
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, transport_url, ironic):
+# Per simulator backend; an ExpEther pod has one NIC per server.
+COMPOSITIONS = {"rsd": {"cpu_cores": 2}, "expether": {"pci_devices": ["NIC"]}}
+
+
+@pytest.fixture(scope="module", params=sorted(COMPOSITIONS))
+def stack(tmp_path_factory, transport_url, ironic, request):
     engine, sim, composed_class = harness.composed_engine(
         tmp_path_factory.mktemp("crash-random"),
         transport_url,
         ironic.url,
         SYSTEMS,
         "random",
+        backend=request.param,
     )
-    engine.api().create_flavor(CTX, "random", composition={"cpu_cores": 2})
+    engine.api().create_flavor(CTX, "random", composition=COMPOSITIONS[request.param])
     yield {"engine": engine, "sim": sim, "class": composed_class}
     engine.stop()
     sim.cleanUp()
@@ -117,3 +122,5 @@ def test_random_kills_leave_nothing_behind(stack, ironic):
     assert {i.status for i in instances} <= {states.DELETED}
     harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
     assert stack["sim"].state.nodes == {}
+    in_use = [d for d in stack["sim"].state.devices.values() if d["state"] != "free"]
+    assert in_use == [], f"seed {SEED}: devices left attached"
