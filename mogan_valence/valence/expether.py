@@ -223,8 +223,9 @@ class Hosts:
         fields = {"driver": entry["driver"], "driver_info": entry["driver_info"]}
         if entry.get("resource_class"):
             fields["resource_class"] = entry["resource_class"]
-        fields["deploy_interface"] = self.conf.valence.deploy_interface
         if entry["driver"] == "redfish":
+            # As the RSD nodes managed through Redfish.
+            fields["deploy_interface"] = self.conf.valence.deploy_interface
             fields["boot_interface"] = self.conf.valence.boot_interface
         fields.update({k: v for k, v in entry.items() if k.endswith("_interface")})
         return fields

@@ -54,8 +54,8 @@ SCHEMA = {
             "resource_class": {"type": "string", "minLength": 1, "maxLength": 80},
         },
         # Ironic's hardware interfaces (deploy_interface, boot_interface,
-        # ...): by default [valence] deploy_interface, and boot_interface
-        # for the redfish driver.
+        # ...): for the redfish driver, [valence] deploy_interface and
+        # boot_interface by default; Ironic's defaults for other drivers.
         "patternProperties": {
             "^[a-z]+_interface$": {"type": "string", "minLength": 1, "maxLength": 255}
         },
