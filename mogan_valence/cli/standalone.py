@@ -106,19 +106,6 @@ enroll_driver = {enroll_driver}
 resource_class = {resource_class}
 """
 
-_AUTHTOKEN = """
-[keystone_authtoken]
-www_authenticate_uri = {url}
-auth_url = {url}
-auth_type = password
-username = mogan
-password = moganpw
-user_domain_id = default
-project_name = service
-project_domain_id = default
-interface = public
-"""
-
 
 class ValenceUnusable(osc_exc.CommandError):
     """The Valence given cannot be used; one line naming it and why."""
@@ -499,7 +486,7 @@ class EmbeddedStack:
             if self.node_inventory:
                 text += f"node_inventory = {self.node_inventory}\n"
         if self.keystone is not None:
-            text += _AUTHTOKEN.format(url=self.keystone.url)
+            text += self.keystone.authtoken_section()
         path = os.path.join(self.work_dir, "mogan-valence.conf")
         write_private(path, text)
         config.parse_args([f"--config-file={path}"])

@@ -119,6 +119,25 @@ class LocalKeystone:
         if self.proc is not None:
             self.proc.stop()
 
+    def authtoken_section(
+        self, username: str = "mogan", project: str = "service"
+    ) -> str:
+        """The ``[keystone_authtoken]`` options of a service that trusts
+        this Keystone, as the seeded user ``username`` (password
+        ``<username>pw``, as ``seed`` makes it) of ``project``."""
+        return (
+            "\n[keystone_authtoken]\n"
+            f"www_authenticate_uri = {self.url}\n"
+            f"auth_url = {self.url}\n"
+            "auth_type = password\n"
+            f"username = {username}\n"
+            f"password = {username}pw\n"
+            "user_domain_id = default\n"
+            f"project_name = {project}\n"
+            "project_domain_id = default\n"
+            "interface = public\n"
+        )
+
     # -- identities -------------------------------------------------------------
 
     def session(

@@ -292,24 +292,7 @@ class ExpEtherBackend:
             "serial_number": host.serial_number,
             "type": BOARD_TYPE,
         }
-        # The DB record wins, as in Valence.
-        detail.update(
-            {
-                k: node[k]
-                for k in (
-                    "uuid",
-                    "name",
-                    "podm_id",
-                    "index",
-                    "resource_uri",
-                    "created_at",
-                    "updated_at",
-                    "managed_by",
-                )
-                if k in node
-            }
-        )
-        return detail
+        return state_mod.with_record(detail, node)
 
     def release(self, node_id: str) -> dict:
         """Detach every device of the node's EESV (even one another node

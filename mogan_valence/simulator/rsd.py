@@ -106,24 +106,7 @@ class RsdBackend:
             "ram_mib": system.ram_mib,
             "disk_gb": sum(d.capacity_gib for d in drives),
         }
-        # The DB record wins over the backend detail, as in Valence.
-        detail.update(
-            {
-                k: node[k]
-                for k in (
-                    "uuid",
-                    "name",
-                    "podm_id",
-                    "index",
-                    "resource_uri",
-                    "created_at",
-                    "updated_at",
-                    "managed_by",
-                )
-                if k in node
-            }
-        )
-        return detail
+        return state_mod.with_record(detail, node)
 
     def action(self, node: dict, body: dict) -> None:
         system = self.state.pod.system(node["system_id"])

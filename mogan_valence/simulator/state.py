@@ -407,6 +407,26 @@ class State:
             raise not_found(f"Node {index} not found on pod manager {podm_id}.")
 
 
+# The composed-node fields Valence keeps in its own database.
+RECORD_KEYS = (
+    "uuid",
+    "name",
+    "podm_id",
+    "index",
+    "resource_uri",
+    "created_at",
+    "updated_at",
+    "managed_by",
+)
+
+
+def with_record(detail: dict, node: dict) -> dict:
+    """A backend's node detail with the database record over it: as in
+    Valence, the record wins."""
+    detail.update({k: node[k] for k in RECORD_KEYS if k in node})
+    return detail
+
+
 def podm_status(driver: str) -> str | None:
     return "Online" if driver == "expether" else None
 

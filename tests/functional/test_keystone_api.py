@@ -26,19 +26,7 @@ def _keystone_api(engine, keystone, name="api") -> harness.ApiProcess:
     api = harness.ApiProcess(
         engine,
         name=name,
-        extra=(
-            "auth_strategy = keystone\n"
-            "[keystone_authtoken]\n"
-            f"www_authenticate_uri = {keystone.url}\n"
-            f"auth_url = {keystone.url}\n"
-            "auth_type = password\n"
-            "username = mogan\n"
-            "password = moganpw\n"
-            "user_domain_id = default\n"
-            "project_name = service\n"
-            "project_domain_id = default\n"
-            "interface = public\n"
-        ),
+        extra="auth_strategy = keystone\n" + keystone.authtoken_section(),
     )
     api.start()
     return api

@@ -23,18 +23,6 @@ USERS = {
     "alice": ("project-a", "member"),
     "bob": ("project-b", "member"),
 }
-KEYSTONE_AUTHTOKEN = """auth_strategy = keystone
-[keystone_authtoken]
-www_authenticate_uri = {url}
-auth_url = {url}
-auth_type = password
-username = mogan
-password = moganpw
-user_domain_id = default
-project_name = service
-project_domain_id = default
-interface = public
-"""
 
 
 def _admin_post(session, url, body):
@@ -74,7 +62,9 @@ def local_deployment(tmp_path_factory, transport_url, ironic, keystone):
     )
     preset_class = f"scenario-preset-{composed_class.rsplit('-', 1)[-1]}"
     ironic.enroll_fake_nodes(2, preset_class, prefix=preset_class)
-    api = harness.ApiProcess(engine, extra=KEYSTONE_AUTHTOKEN.format(url=keystone.url))
+    api = harness.ApiProcess(
+        engine, extra="auth_strategy = keystone\n" + keystone.authtoken_section()
+    )
     noauth_api = harness.ApiProcess(
         engine, "auth_strategy = noauth\n", name="api-noauth"
     )
