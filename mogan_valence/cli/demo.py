@@ -26,6 +26,7 @@ import time
 from cliff import command
 
 from mogan_valence.cli import standalone
+from mogan_valence.cli import valence_choice
 from osc_lib import exceptions as osc_exc
 
 from mogan_valence.common import context as mv_context
@@ -56,7 +57,7 @@ class DemoRun:
             if step.get("op") == op:
                 name = STEP_NAMES.get(step["step"], step["step"])
                 self.say(
-                    f"  {op}: {name:<10} {step['seconds']:6.2f}s {step['outcome']}"
+                    f"  {op}: {name:<11} {step['seconds']:6.2f}s {step['outcome']}"
                 )
 
     def run(self, stack: standalone.EmbeddedStack, preset: bool) -> int:
@@ -174,7 +175,7 @@ class Demo(command.Command):
             help="Use a pre-set flavor (an existing fake-hardware node) instead "
             "of a composed one.",
         )
-        standalone.add_valence_arguments(parser)
+        valence_choice.add_valence_arguments(parser)
         parser.add_argument(
             "--keep-dir",
             metavar="DIR",
@@ -189,7 +190,7 @@ class Demo(command.Command):
                 "--preset deploys on an existing node and composes nothing: "
                 "leave out --backend and --valence-url"
             )
-        valence = standalone.valence_arguments(parsed_args)
+        valence = valence_choice.valence_arguments(parsed_args)
         keep = parsed_args.keep_dir
         work_dir = (
             os.path.abspath(keep) if keep else tempfile.mkdtemp(prefix="mogan-demo-")
@@ -206,7 +207,7 @@ class Demo(command.Command):
         try:
             # An unusable Valence is one line, before anything starts.
             stack.check_valence()
-        except standalone.ValenceUnusable:
+        except valence_choice.ValenceUnusable:
             if not keep:
                 shutil.rmtree(work_dir, ignore_errors=True)
             raise

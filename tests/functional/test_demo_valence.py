@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import requests
 
-from mogan_valence.cli import standalone
+from mogan_valence.cli import valence_choice
 from mogan_valence.localstack import ironic as local_ironic
 from mogan_valence.simulator import redfish
 from mogan_valence.simulator import state as simulator_state
@@ -118,9 +118,9 @@ def test_demo_composes_with_an_existing_expether_valence(tmp_path, valence):
     assert {e["driver"] for e in written} == {"redfish"}
     # NOTE: the same hosts, managed as fake-hardware nodes: the demo's boot
     # image is not a real ISO the Redfish emulator could boot (see
-    # standalone.EMBEDDED_HOST_DRIVER).
+    # valence_choice.EMBEDDED_HOST_DRIVER).
     inventory = tmp_path / "fake-inventory.json"
-    inventory.write_text(json.dumps(standalone.inventory_entries(written)))
+    inventory.write_text(json.dumps(valence_choice.inventory_entries(written)))
 
     done = demo(
         tmp_path,

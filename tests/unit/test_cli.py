@@ -504,13 +504,13 @@ def test_demo_preset_composes_nothing(tmp_dirs):
 
 
 def test_valence_options_error_accepts_good_choices():
-    from mogan_valence.cli import standalone
+    from mogan_valence.cli import valence_choice
 
-    assert standalone.valence_options_error(None, None, None, None) is None
-    assert standalone.valence_options_error(None, None, None, "expether") is None
-    assert standalone.valence_options_error(VALENCE, PODM, None, None) is None
+    assert valence_choice.valence_options_error(None, None, None, None) is None
+    assert valence_choice.valence_options_error(None, None, None, "expether") is None
+    assert valence_choice.valence_options_error(VALENCE, PODM, None, None) is None
     # Credentials in the URL never reach the message.
-    error = standalone.valence_options_error(
+    error = valence_choice.valence_options_error(
         "ftp://admin:s3cret@valence", PODM, None, None
     )
     assert "s3cret" not in error and "is not an http(s) URL" in error
@@ -600,13 +600,13 @@ def test_an_inventory_makes_redfish_the_fallback(requests_mock, tmp_path):
 
 
 def test_an_inventory_for_an_rsd_pod_manager_is_refused(requests_mock, tmp_path):
-    from mogan_valence.cli import standalone
+    from mogan_valence.cli import valence_choice
 
     inv = tmp_path / "inventory.json"
     inv.write_text("[]")
     requests_mock.get(f"{VALENCE}/v1/pod_managers/{PODM}", json=_podm("redfishv1"))
     stack, _ = _stack(tmp_path, node_inventory=str(inv))
-    with pytest.raises(standalone.ValenceUnusable, match="leave --node-inventory"):
+    with pytest.raises(valence_choice.ValenceUnusable, match="leave --node-inventory"):
         stack.check_valence()
 
 
@@ -630,7 +630,7 @@ def test_a_bad_inventory_never_shows_its_values(requests_mock, tmp_dirs, tmp_pat
 
 
 def test_embedded_expether_inventory_has_no_credentials():
-    from mogan_valence.cli import standalone
+    from mogan_valence.cli import valence_choice
 
     hosts = [
         {
@@ -641,7 +641,7 @@ def test_embedded_expether_inventory_has_no_credentials():
             "driver_info": {"redfish_password": "s3cret"},
         }
     ]
-    [entry] = standalone.inventory_entries(hosts)
+    [entry] = valence_choice.inventory_entries(hosts)
     assert entry == {
         "eesv": "0x1",
         "mac": "8c:df:9d:53:a0:01",
@@ -651,4 +651,4 @@ def test_embedded_expether_inventory_has_no_credentials():
         "deploy_interface": "fake",
         "boot_interface": "fake",
     }
-    assert standalone.inventory_entries(hosts, driver="redfish") == hosts
+    assert valence_choice.inventory_entries(hosts, driver="redfish") == hosts
