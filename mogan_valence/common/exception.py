@@ -69,3 +69,8 @@ class QuotaExceeded(Forbidden):
         "Quota exceeded for %(resource)s in project %(project)s: %(requested)d "
         "requested, %(in_use)d of %(limit)d in use."
     )
+
+
+class ServiceUnavailable(MoganValenceException):
+    msg_fmt = "%(service)s is unavailable: %(reason)s"
+    code = 503

@@ -71,7 +71,10 @@ class FlowRunner:
                 ext_mod.DeleteStep(
                     "undeploy",
                     lambda: self.ironic.undeploy(
-                        node, retire=retire, force=force_release
+                        node,
+                        retire=retire,
+                        force=force_release,
+                        instance_uuid=instance.uuid,
                     ),
                 )
             )

@@ -39,6 +39,7 @@ _EXPECTED = (
     exception.Forbidden,
     exception.Conflict,
     exception.InvalidStateTransition,
+    exception.ServiceUnavailable,
 )
 
 

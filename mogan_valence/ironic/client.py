@@ -285,13 +285,15 @@ class IronicClient:
     def return_to_pool(
         self, node_uuid: str, extra_key: str, property_keys: tuple[str, ...] = ()
     ) -> dict | None:
-        """Give back a node an instance borrowed (it stays enrolled): drop
-        its claim, ``extra[extra_key]``, ``properties[k]`` for each of
-        ``property_keys`` and the retired flag, then bring it
-        to ``available`` (Ironic cleans it again on the way when automated
-        cleaning is on). None if the node is gone.
+        """Give back a node an instance borrowed (it stays enrolled), in an
+        order a kill can interrupt anywhere: first its claim and the retired
+        flag go, then it is brought to ``available`` (Ironic cleans it again
+        on the way when automated cleaning is on), and only then
+        ``extra[extra_key]`` and ``properties[k]`` for each of
+        ``property_keys``: while ``extra[extra_key]`` is there, the node is
+        still the borrower's to finish giving back. None if it is gone.
 
-        :raises CleanFailed: that cleaning failed.
+        :raises CleanFailed: that cleaning failed (the node keeps the mark).
         """
         node = self.find_node(node_uuid)
         if node is None:
@@ -301,17 +303,21 @@ class IronicClient:
         ops = []
         if node["instance_uuid"]:
             ops.append({"op": "remove", "path": "/instance_uuid"})
-        if extra_key in (node.get("extra") or {}):
-            ops.append({"op": "remove", "path": f"/extra/{extra_key}"})
-        for key in property_keys:
-            if key in (node.get("properties") or {}):
-                ops.append({"op": "remove", "path": f"/properties/{key}"})
         if node.get("retired"):
             ops.append({"op": "replace", "path": "/retired", "value": False})
         if ops:
             self._patch(node_uuid, ops)
             node = self.get_node(node_uuid)
         node = self.make_available(node_uuid, node=node)
+        ops = [
+            {"op": "remove", "path": f"/{where}/{key}"}
+            for where, keys in (("extra", (extra_key,)), ("properties", property_keys))
+            for key in keys
+            if key in (node.get(where) or {})
+        ]
+        if ops:
+            self._patch(node_uuid, ops)
+            node = self.get_node(node_uuid)
         LOG.info("Node %s is back in the pool", node_uuid)
         return node
 
@@ -654,9 +660,14 @@ class IronicClient:
         )
 
     def undeploy(
-        self, node_uuid: str, retire: bool = False, force: bool = False
+        self,
+        node_uuid: str,
+        retire: bool = False,
+        force: bool = False,
+        instance_uuid: str | None = None,
     ) -> dict | None:
-        """Tear an instance down; None if the node is gone.
+        """Tear an instance down; None if the node is gone, or (with
+        ``instance_uuid``) held by another instance now.
 
         Idempotent: a node already available or manageable is only cleared of
         what the instance left on it (allocation, instance_uuid, instance_info).
@@ -667,11 +678,23 @@ class IronicClient:
             nothing can schedule onto it before it is removed.
         :param force: an admin's forced release: a node whose cleaning failed
             is left as it is instead of stopping the teardown.
+        :param instance_uuid: the instance being torn down: a node claimed
+            by another instance (it went back to the pool after an earlier
+            try and was given to someone else) is not touched.
         :raises CleanFailed: cleaning failed (now or on an earlier try); the
             node may still hold the tenant's data.
         """
         node = self.find_node(node_uuid)
         if node is None:
+            return None
+        owner = node.get("instance_uuid")
+        if instance_uuid and owner and owner != instance_uuid:
+            LOG.warning(
+                "Node %s now belongs to instance %s: not tearing it down for %s",
+                node_uuid,
+                owner,
+                instance_uuid,
+            )
             return None
         timeout = self.conf.engine.undeploy_timeout
         if not states.is_settled(node):

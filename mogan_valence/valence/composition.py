@@ -189,11 +189,16 @@ def to_request(
     return body
 
 
+# What the quota columns hold (a 32-bit integer on every backend).
+_COUNT_MAX = 2**31 - 1
+
+
 def _whole(value: Any) -> int:
-    """A Valence property count ("16", 16, "16.0"); 0 when not a number."""
+    """A Valence property count ("16", 16, "16.0"); 0 when not a number,
+    at most what the quota can count."""
     try:
-        return max(0, int(float(value)))
-    except (TypeError, ValueError):
+        return min(_COUNT_MAX, max(0, int(float(value))))
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 

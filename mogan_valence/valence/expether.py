@@ -218,6 +218,14 @@ class Hosts:
             "inventory with its driver and driver_info"
         )
 
+    def borrow(self, node: dict, instance_uuid: str, marker: dict) -> None:
+        """Claim and mark an Ironic node for the instance, in one update
+        (Ironic refuses a claim of a node claimed by another: 409)."""
+        ops = [{"op": "add", "path": f"/extra/{enrollment.EXTRA_KEY}", "value": marker}]
+        if node.get("instance_uuid") != instance_uuid:
+            ops.append({"op": "add", "path": "/instance_uuid", "value": instance_uuid})
+        self.ironic.patch_node(node["uuid"], ops)
+
     def _driver_fields(self, entry: dict) -> dict:
         """The Ironic fields an inventory entry gives its node."""
         fields = {"driver": entry["driver"], "driver_info": entry["driver_info"]}

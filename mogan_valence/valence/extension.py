@@ -65,6 +65,12 @@ class ValenceExtension(extensions.EngineExtension):
                     reason=f"flavor {flavor['name']} names Valence flavor {uuid}, "
                     "which Valence does not have"
                 ) from None
+            except valence_exc.ValenceError as e:
+                # A type RPC callers know (Valence's own are not sent back).
+                raise exception.ServiceUnavailable(
+                    service="Valence",
+                    reason=f"cannot read flavor {uuid} to count it in the quota ({e})",
+                ) from e
         return composition_mod.requested_hardware(comp, valence_flavor)
 
     def _compose_on_no_valid_node(self, flavor: dict) -> bool:
@@ -156,7 +162,9 @@ class ValenceExtension(extensions.EngineExtension):
 
         def return_host():
             tasks.return_host(
-                self.ironic, instance_obj.Instance.get(None, instance.uuid)
+                self.ironic,
+                instance_obj.Instance.get(None, instance.uuid),
+                keep_node=True,
             )
 
         return [

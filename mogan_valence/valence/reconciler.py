@@ -112,6 +112,26 @@ def instance_uuid_from_name(name: str | None) -> str | None:
     return candidate
 
 
+def forget_borrowed_host(instance_uuid: str, host: str, keep_node=False) -> None:
+    """The instance no longer holds the borrowed ``host``: neither as the
+    node it borrowed nor (unless ``keep_node``) as its node, so that a later
+    delete never touches it."""
+    try:
+        instance = instance_obj.Instance.get(None, instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    extra = dict(instance.extra or {})
+    changed = extra.pop(enrollment.BORROWED_HOST_KEY, None) is not None
+    if changed:
+        instance.extra = extra
+    if instance.node_uuid == host and not keep_node:
+        instance.node_uuid = None
+        instance.node = None
+        changed = True
+    if changed:
+        instance.save()
+
+
 def _aware(value) -> datetime.datetime | None:
     if value is None:
         return None
@@ -285,7 +305,9 @@ class Reconciler:
             if named and enrollment.is_adopted(node):
                 by_valence[named] = node
         seen: set[str] = set()
-        for node in self.valence.list_nodes():
+        valence_nodes = self.valence.list_nodes()
+        listed = {node["uuid"] for node in valence_nodes}
+        for node in valence_nodes:
             name = node.get("name") or ""
             node_uuid = node["uuid"]
             instance_uuid = instance_uuid_from_name(name)
@@ -302,6 +324,10 @@ class Reconciler:
                 )
                 continue
             seen.add(node_uuid)
+            held = by_valence.get(node_uuid)
+            if held is not None:
+                # Decided here, with its Valence node, or not at all.
+                seen.add(held["uuid"])
             if node_uuid in planned:
                 continue
             needed, why = self._needed(instance, node_uuid)
@@ -313,9 +339,7 @@ class Reconciler:
                 continue  # released meanwhile
             if not self._old_enough(detail.get("created_at")):
                 continue
-            held = by_valence.get(node_uuid)
             if held is not None:
-                seen.add(held["uuid"])
                 if not self._is_ours(held, deployment):
                     LOG.warning(
                         "Leaving Valence node %s (%s) alone: Ironic holds it "
@@ -337,6 +361,10 @@ class Reconciler:
             actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
         for node_uuid, node in ironic_nodes.items():
             if node_uuid in seen or not self._is_ours(node, deployment):
+                continue
+            if enrollment.marker_of(node).get("valence_node") in listed:
+                # A borrowed host goes back only once its devices are
+                # released: its Valence node still exists.
                 continue
             instance_uuid = node["extra"][enrollment.EXTRA_KEY].get("instance_uuid")
             needed, why = self._owner(instance_uuid, node_uuid)
@@ -377,6 +405,8 @@ class Reconciler:
                         enrollment.EXTRA_KEY,
                         property_keys=(expether.DEVICES_PROPERTY,),
                     )
+                    if action.instance_uuid:
+                        forget_borrowed_host(action.instance_uuid, action.node_uuid)
                 else:
                     self.valence.release_node(action.node_uuid)
                 action.done = True

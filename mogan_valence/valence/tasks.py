@@ -156,15 +156,39 @@ class ComposeNodeTask(task.Task):
         _save_instance(
             instance_uuid, node_uuid=node["uuid"], node=name, valence_node=node["uuid"]
         )
+        found = {"uuid": node["uuid"], "name": name, "podm_id": podm_id, "shape": shape}
         if shape == expether.EXPETHER:
             detail = self.valence.get_node(node["uuid"])
             # Refused (and given back by the revert) before anything is
-            # attached to a server nobody could manage.
-            self.hosts.find(node["uuid"], instance_uuid, detail)
+            # attached to a server nobody could manage; a server that is an
+            # Ironic node is claimed first, so that nothing else is given it
+            # with our devices on it.
+            host = self.hosts.find(node["uuid"], instance_uuid, detail)
+            if host.node is not None:
+                self._borrow(instance_uuid, found, host.node, detail)
             expether.attach_devices(
                 self.valence, detail, podm_id, comp.get("pci_devices") or []
             )
-        return {"uuid": node["uuid"], "name": name, "podm_id": podm_id, "shape": shape}
+        return found
+
+    def _borrow(self, instance_uuid, valence_node, node: dict, detail: dict) -> None:
+        host = node["uuid"]
+        # Named on the instance before the claim, so that a revert after a
+        # kill finds it (and, never claimed, finds it not ours); its node
+        # only once it is ours.
+        _save_instance(instance_uuid, borrowed_host=host)
+        self.hosts.borrow(
+            node,
+            instance_uuid,
+            enrollment.marker(self.conf, instance_uuid, valence_node, adopted=True),
+        )
+        _save_instance(instance_uuid, node_uuid=host)
+        LOG.info(
+            "Instance %s: borrowed Ironic node %s, the host of ExpEther server %s",
+            instance_uuid,
+            host,
+            detail.get("index"),
+        )
 
     def _adopt(self, instance_uuid: str, name: str, podm_id) -> dict | None:
         """The oldest node of that name, the others released."""
@@ -323,34 +347,18 @@ class EnrollNodeTask(task.Task):
             macs = [detail["mac_address"].lower()] if detail.get("mac_address") else []
             return self._enroll(instance_uuid, valence_node["uuid"], fields, macs)
         node_uuid = host.node["uuid"]
-        # The instance names its host before the host is claimed, so that a
-        # revert after a kill finds it (and finds it not ours if the claim
-        # never happened).
-        _save_instance(instance_uuid, node_uuid=node_uuid, borrowed_host=node_uuid)
-        ops = [
-            {
-                "op": "add",
-                "path": f"/extra/{enrollment.EXTRA_KEY}",
-                "value": enrollment.marker(
-                    self.conf, instance_uuid, valence_node, adopted=True
-                ),
-            },
-            {
-                "op": "add",
-                "path": f"/properties/{expether.DEVICES_PROPERTY}",
-                "value": props[expether.DEVICES_PROPERTY],
-            },
-        ]
-        if host.node.get("instance_uuid") != instance_uuid:
-            ops.append({"op": "add", "path": "/instance_uuid", "value": instance_uuid})
-        # One patch: claimed and marked together.
-        self.ironic.patch_node(node_uuid, ops)
-        LOG.info(
-            "Instance %s: borrowed Ironic node %s, the host of ExpEther server %s",
-            instance_uuid,
+        # Claimed and marked by the compose; what is attached to it now.
+        self.ironic.patch_node(
             node_uuid,
-            detail.get("index"),
+            [
+                {
+                    "op": "add",
+                    "path": f"/properties/{expether.DEVICES_PROPERTY}",
+                    "value": props[expether.DEVICES_PROPERTY],
+                }
+            ],
         )
+        _save_instance(instance_uuid, node_uuid=node_uuid, borrowed_host=node_uuid)
         return node_uuid
 
     def _enroll(self, instance_uuid, node_uuid, fields, macs) -> str:
@@ -398,26 +406,33 @@ class ReturnHostTask(task.Task):
         return_host(self.ironic, instance_obj.Instance.get(None, instance_uuid))
 
 
-def return_host(ironic, instance) -> bool:
-    """Give back the node ``instance`` borrowed, if it did; True if so."""
+def return_host(ironic, instance, keep_node: bool = False) -> bool:
+    """Give back the node ``instance`` borrowed, if it did; True if so.
+
+    Ours while its claim or its marker names the instance (the marker goes
+    last, once it is available again); then, or if it never was ours (a
+    kill before the claim), the instance forgets it, and (unless
+    ``keep_node``: its delete flow is rebuilt from it, and it is DELETED
+    next) no longer names it as its node.
+    """
     host = (instance.extra or {}).get(BORROWED_HOST_KEY)
     if not host:
         return False
     node = ironic.find_node(host)
-    marker = enrollment.marker_of(node) if node is not None else {}
-    if node is None:
-        returned = False
-    elif enrollment.is_adopted(node) and marker.get("instance_uuid") == instance.uuid:
+    ours = node is not None and (
+        node.get("instance_uuid") == instance.uuid
+        or (
+            enrollment.is_adopted(node)
+            and enrollment.marker_of(node).get("instance_uuid") == instance.uuid
+        )
+    )
+    if ours:
         ironic.return_to_pool(
             host, enrollment.EXTRA_KEY, property_keys=(expether.DEVICES_PROPERTY,)
         )
         LOG.info("Instance %s: gave host %s back to the pool", instance.uuid, host)
-        returned = True
-    else:
-        # Named before it was claimed, and never claimed: not ours.
-        returned = False
-    _save_instance(instance.uuid, borrowed_host=None)
-    return returned
+    reconciler_mod.forget_borrowed_host(instance.uuid, host, keep_node=keep_node)
+    return ours
 
 
 def compose_on_no_valid_node(schedule, valence, ironic, conf, pods, hosts) -> list:

@@ -89,9 +89,12 @@ class FakeIronic:
         node["provision_state"] = "active"
         return dict(node)
 
-    def undeploy(self, node_uuid, retire=False, force=False):
+    def undeploy(self, node_uuid, retire=False, force=False, instance_uuid=None):
         self.calls.append(("undeploy", node_uuid))
         self._maybe_fail("undeploy")
+        owner = (self.nodes.get(node_uuid) or {}).get("instance_uuid")
+        if instance_uuid and owner and owner != instance_uuid:
+            return None  # another instance's now
         error = self.undeploy_failures.get(node_uuid)
         if error is not None:
             if isinstance(error, exc.CleanFailed) and node_uuid in self.nodes:
@@ -108,7 +111,9 @@ class FakeIronic:
         node.pop("instance_info", None)
         if node["allocation_uuid"]:
             self.delete_allocation(node["allocation_uuid"])
-        node["instance_uuid"] = None
+        if not node.get("retired"):
+            # As the real wrapper: a node leaving the pool keeps its claim.
+            node["instance_uuid"] = None
         return dict(node)
 
     # -- enrollment ---------------------------------------------------------------

@@ -206,4 +206,4 @@ class CreateInstanceTask(task.Task):
     def revert(self, result, instance_uuid, node_uuid, *args, **kwargs):
         LOG.info("Instance %s: undeploying node %s", instance_uuid, node_uuid)
         composed = instance_obj.Instance.get(None, instance_uuid).is_composed
-        self.ironic.undeploy(node_uuid, retire=composed)
+        self.ironic.undeploy(node_uuid, retire=composed, instance_uuid=instance_uuid)

@@ -122,8 +122,10 @@ class IronicApi:
             target = node
             for parent in parents:
                 target = target.setdefault(parent, {})
-            if op["op"] == "remove":
-                target[key] = None
+            if op["op"] == "remove" and parents:
+                target.pop(key, None)  # a key of extra, properties, ...
+            elif op["op"] == "remove":
+                target[key] = None  # a field of the node
             else:
                 target[key] = op["value"]
         return self._public(node)
@@ -356,3 +358,50 @@ class TestUndeployRetires(IronicClientTestCase):
         # The operator cleaned it and removed the mark.
         del self.api.nodes[NODE]["extra"][ironic_mod.NEEDS_CLEAN_KEY]
         self.assertEqual("manageable", self.ironic.undeploy(NODE)["provision_state"])
+
+    def test_a_node_another_instance_holds_now_is_never_torn_down(self):
+        self.api.add_node(state="active", instance_uuid="other-instance")
+        self.assertIsNone(self.ironic.undeploy(NODE, instance_uuid="this-instance"))
+        self.assertEqual([], self.api.provision_verbs())
+        self.assertEqual([], self.api.requests("PATCH"))
+        # Its own instance's teardown goes ahead.
+        self.ironic.undeploy(NODE, instance_uuid="other-instance")
+        self.assertEqual(["deleted"], self.api.provision_verbs())
+
+
+class TestReturnToPool(IronicClientTestCase):
+    def test_the_mark_goes_last_once_the_node_is_available(self):
+        self.api.add_node(
+            state="manageable",
+            instance_uuid="i-1",
+            retired=True,
+            extra={"mogan_valence": {"adopted": True}, "other": 1},
+            properties={"cpus": 8, "devices": ["GPU"]},
+        )
+        node = self.ironic.return_to_pool(
+            NODE, "mogan_valence", property_keys=("devices",)
+        )
+        patches = [body for method, path, body in self.api.requests("PATCH")]
+        paths = [[op["path"] for op in ops] for ops in patches]
+        self.assertEqual(
+            [
+                ["/instance_uuid", "/retired"],
+                ["/extra/mogan_valence", "/properties/devices"],
+            ],
+            paths,
+        )
+        self.assertEqual(["provide"], self.api.provision_verbs())
+        self.assertEqual("available", node["provision_state"])
+        self.assertEqual({"other": 1}, node["extra"])
+        self.assertEqual({"cpus": 8}, node["properties"])
+
+    def test_a_failed_clean_keeps_the_mark(self):
+        self.api.add_node(
+            state="clean failed",
+            instance_uuid="i-1",
+            extra={"mogan_valence": {"adopted": True}},
+        )
+        self.assertRaises(
+            exc.CleanFailed, self.ironic.return_to_pool, NODE, "mogan_valence"
+        )
+        self.assertIn("mogan_valence", self.api.nodes[NODE]["extra"])

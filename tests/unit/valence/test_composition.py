@@ -187,3 +187,15 @@ class TestRequestedHardware(base.TestCase):
                 {"properties": {"processor": {"total_cores": "many"}, "memory": [1]}},
             ),
         )
+
+    def test_huge_counts_are_bounded(self):
+        got = composition.requested_hardware(
+            {"valence_flavor": "0d9c8b7a-6f5e-4d3c-8b2a-1a0f9e8d7c6b"},
+            {
+                "properties": {
+                    "processor": {"total_cores": "1e999"},
+                    "memory": {"capacity_mib": "1e12"},
+                }
+            },
+        )
+        self.assertEqual({"cores": 0, "ram_mib": 2**31 - 1, "disk_gb": 0}, got)

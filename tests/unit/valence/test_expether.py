@@ -233,6 +233,69 @@ class TestBorrowedHost(ExpEtherTestCase):
         self.assertBackInThePool()
         self.assertPoolWhole()
 
+    def test_the_host_is_claimed_before_any_device_is_attached(self):
+        seen = []
+        real = self.ext.valence.attach_device
+
+        def attach(node_uuid, device_uuid):
+            seen.append(self.ironic.nodes[HOST]["instance_uuid"])
+            return real(node_uuid, device_uuid)
+
+        self.ext.valence.attach_device = attach
+        got = self.create(flavor="gpu")
+        self.assertEqual(states.ACTIVE, got["instance"].status, got["fault"])
+        self.assertEqual([got["instance"].uuid] * 2, seen)
+
+    def test_an_old_delete_never_tears_down_the_host_given_to_another(self):
+        got = self.create(flavor="gpu")
+        x = got["instance"].uuid
+        # The delete undeploys, then its release fails: ERROR.
+        release = self.ext.valence.release_node
+        self.ext.valence.release_node = lambda u: (_ for _ in ()).throw(
+            RuntimeError("Valence is down")
+        )
+        got = self.delete(x)
+        self.assertEqual(states.ERROR, got["instance"].status)
+        self.ext.valence.release_node = release
+        # The reconciler releases the devices and gives the host back ...
+        self.ironic.nodes[HOST]["provision_state"] = "manageable"
+        self.config(group="valence", reconcile_grace_period=0)
+        reconciler_mod.Reconciler(CONF, self.ironic, self.ext.valence).run()
+        self.assertBackInThePool()
+        self.assertIsNone(instance_obj.Instance.get(None, x).node_uuid)
+        # ... where another instance gets it.
+        self.ironic.nodes[HOST].update(
+            instance_uuid="someone-else", provision_state="active"
+        )
+        got = self.delete(x)
+        self.assertEqual(states.DELETED, got["instance"].status, got["fault"])
+        self.assertEqual("active", self.ironic.nodes[HOST]["provision_state"])
+        self.assertEqual("someone-else", self.ironic.nodes[HOST]["instance_uuid"])
+
+    def test_the_reconciler_never_returns_a_host_whose_devices_are_attached(self):
+        self.ironic.deploy_failures[HOST] = ironic_exc.IronicError(reason="boom")
+        self.config(group="engine", schedule_max_attempts=1)
+        release = self.ext.valence.release_node
+        self.ext.valence.release_node = lambda u: (_ for _ in ()).throw(
+            RuntimeError("Valence is down")
+        )
+        got = self.create(flavor="gpu")
+        self.assertEqual(states.ERROR, got["instance"].status)
+        self.ext.valence.release_node = release
+        self.assertEqual(2, len(self.devices(state="allocated")))
+        # Young Valence node, old Ironic host: nothing is given back.
+        self.config(group="valence", reconcile_grace_period=3600)
+        actions = reconciler_mod.Reconciler(CONF, self.ironic, self.ext.valence).run()
+        self.assertEqual([], [(a.kind, a.node_uuid) for a in actions])
+        self.assertEqual(got["instance"].uuid, self.ironic.nodes[HOST]["instance_uuid"])
+        # Once old enough: the devices first, then the host.
+        self.config(group="valence", reconcile_grace_period=0)
+        actions = reconciler_mod.Reconciler(CONF, self.ironic, self.ext.valence).run()
+        kinds = [a.kind for a in actions]
+        self.assertEqual([reconciler_mod.RELEASE, reconciler_mod.RETURN], kinds)
+        self.assertBackInThePool()
+        self.assertPoolWhole()
+
 
 class TestOneComposeAtATime(ExpEtherTestCase):
     def race(self, count):
