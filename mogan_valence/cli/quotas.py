@@ -69,8 +69,17 @@ class SetQuota(lister.Lister):
                 f"--{name}",
                 type=int,
                 metavar="N",
-                help=f"The most {what} the project may have.",
+                help=f"The most {what} the project may have (-1: no limit).",
             )
+        parser.add_argument(
+            "--default",
+            action="append",
+            default=[],
+            choices=RESOURCES,
+            metavar="RESOURCE",
+            help="Give the project the [quota] default of RESOURCE again "
+            f"(one of {', '.join(RESOURCES)}); repeatable.",
+        )
         return parser
 
     def take_action(self, parsed_args):
@@ -79,9 +88,16 @@ class SetQuota(lister.Lister):
             for name in RESOURCES
             if getattr(parsed_args, name) is not None
         }
+        for name in parsed_args.default:
+            if name in limits:
+                raise osc_exc.CommandError(
+                    f"{name}: give a limit or --default, not both"
+                )
+            limits[name] = None
         if not limits:
             raise osc_exc.CommandError(
-                "nothing to set: give --servers, --cores, --ram-mib or --disk-gb"
+                "nothing to set: give --servers, --cores, --ram-mib, --disk-gb "
+                "or --default RESOURCE"
             )
         body = self.app.client.put(f"/quotas/{parsed_args.project}", {"quota": limits})
         if not body:

@@ -22,7 +22,9 @@ COLUMNS = ("action", "node", "instance", "reason", "result")
 class Reconcile(lister.Lister):
     """Remove nodes composed for servers that no longer need them.
 
-    Releases the Valence nodes and removes the Ironic nodes; runs here,
+    Removes their Ironic nodes and releases their Valence nodes; an
+    ExpEther host that was in Ironic before is given back to the pool
+    (``return``) once its devices are released, never removed. Runs here,
     with the engine's configuration file, not through the API.
     """
 

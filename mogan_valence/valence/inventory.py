@@ -36,6 +36,17 @@ LOG = logging.getLogger(__name__)
 KEYS = ("mac", "eesv", "host_serial_number")
 _MAC = r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$"
 
+
+def _text(most: int) -> dict:
+    # NOTE: messages never show the value: an entry may hold credentials.
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": most,
+        "errorMessage": f"must be a string of 1 to {most} characters",
+    }
+
+
 SCHEMA = {
     "type": "array",
     "items": {
@@ -46,19 +57,23 @@ SCHEMA = {
                 "pattern": _MAC,
                 "errorMessage": "must be a MAC address such as 8c:df:9d:53:a0:01",
             },
-            "eesv": {"type": "string", "minLength": 1, "maxLength": 255},
-            "host_serial_number": {"type": "string", "minLength": 1, "maxLength": 255},
-            "driver": {"type": "string", "minLength": 1, "maxLength": 255},
-            "driver_info": {"type": "object"},
-            "properties": {"type": "object"},
-            "resource_class": {"type": "string", "minLength": 1, "maxLength": 80},
+            "eesv": _text(255),
+            "host_serial_number": _text(255),
+            "driver": _text(255),
+            "driver_info": {
+                "type": "object",
+                "errorMessage": "must be an object of the driver's fields",
+            },
+            "properties": {
+                "type": "object",
+                "errorMessage": "must be an object of Ironic node properties",
+            },
+            "resource_class": _text(80),
         },
         # Ironic's hardware interfaces (deploy_interface, boot_interface,
         # ...): for the redfish driver, [valence] deploy_interface and
         # boot_interface by default; Ironic's defaults for other drivers.
-        "patternProperties": {
-            "^[a-z]+_interface$": {"type": "string", "minLength": 1, "maxLength": 255}
-        },
+        "patternProperties": {"^[a-z]+_interface$": _text(255)},
         "required": ["driver", "driver_info"],
         "anyOf": [{"required": [key]} for key in KEYS],
         "additionalProperties": False,

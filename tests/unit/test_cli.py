@@ -426,6 +426,12 @@ def test_quota_show_and_set(requests_mock):
     code, _, err = run("quota", "set", "p1")
     assert code == 1
     assert "nothing to set" in err
+    code, _, err = run("quota", "set", "p1", "--default", "cores", "--servers", "3")
+    assert code == 0
+    assert put.last_request.json() == {"quota": {"servers": 3, "cores": None}}
+    code, _, err = run("quota", "set", "p1", "--default", "servers", "--servers", "3")
+    assert code == 1
+    assert "not both" in err
     # Without Keystone the caller's project is unknown.
     code, _, err = run("quota", "show")
     assert code == 1

@@ -50,6 +50,10 @@ class TestParse(base.TestCase):
             "colour": [dict(ENTRY, colour="red")],
             "same eesv": [ENTRY, dict(ENTRY, mac="8c:df:9d:53:a0:02")],
             "list of host entries": {"hosts": []},
+            "object of the driver's fields": [
+                dict(ENTRY, driver_info=f"https://admin:{SECRET}@bmc")
+            ],
+            "string of 1 to 255": [dict(ENTRY, driver=[SECRET])],
         }
         for word, data in cases.items():
             error = self.assertRaises(
