@@ -164,6 +164,9 @@ function configure_mogan_valence_tempest {
     iniset "$conf" mogan_valence alt_username alt_demo
     iniset "$conf" mogan_valence alt_password "$ADMIN_PASSWORD"
     iniset "$conf" mogan_valence alt_project_name alt_demo
+    iniset "$conf" mogan_valence admin_username admin
+    iniset "$conf" mogan_valence admin_password "$ADMIN_PASSWORD"
+    iniset "$conf" mogan_valence admin_project_name admin
     iniset "$conf" mogan_valence composed_flavor "$MOGAN_VALENCE_FLAVOR"
     iniset "$conf" mogan_valence composed_resource_class "$MOGAN_VALENCE_RESOURCE_CLASS"
     iniset "$conf" mogan_valence image_source "$image"

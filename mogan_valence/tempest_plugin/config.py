@@ -66,6 +66,14 @@ auth_opts = [
     ),
     cfg.StrOpt("alt_password", secret=True, help="The password of 'alt_username'."),
     cfg.StrOpt("alt_project_name", help="The project of 'alt_username'."),
+    cfg.StrOpt(
+        "admin_username",
+        help="An admin (of 'admin_project_name'), for the checks only admins "
+        "can make (flavors); when unset they run as 'username' and skip if "
+        "it may not.",
+    ),
+    cfg.StrOpt("admin_password", secret=True, help="The password of 'admin_username'."),
+    cfg.StrOpt("admin_project_name", help="The project of 'admin_username'."),
 ]
 
 opts = [

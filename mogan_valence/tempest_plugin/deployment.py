@@ -133,6 +133,7 @@ class Deployment:
                 raise NotConfigured("[mogan_valence] auth_type = none needs endpoint")
             self.primary = ApiClient(o)
             self.alt = None
+            self.admin = None
         else:
             missing = [
                 name
@@ -148,6 +149,11 @@ class Deployment:
             self.alt = (
                 ApiClient(o, o.alt_username, o.alt_password, o.alt_project_name)
                 if o.alt_username
+                else None
+            )
+            self.admin = (
+                ApiClient(o, o.admin_username, o.admin_password, o.admin_project_name)
+                if o.admin_username
                 else None
             )
         self.ironic = None

@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from mogan_valence.localstack import keystone as local_keystone
 from mogan_valence.tempest_plugin import deployment
 from mogan_valence.tempest_plugin.tests.scenario import test_instances
 from tests.functional import harness
@@ -98,6 +99,9 @@ def local_deployment(tmp_path_factory, transport_url, ironic, keystone):
             "username = alice\npassword = alicepw\nproject_name = project-a\n"
             "alt_username = bob\nalt_password = bobpw\n"
             "alt_project_name = project-b\n"
+            "admin_username = admin\n"
+            f"admin_password = {local_keystone.ADMIN_PASSWORD}\n"
+            "admin_project_name = admin\n"
             "preset_flavor = scenario-preset\n" + common
         )
         noauth_conf = work / "deployment-noauth.conf"

@@ -228,7 +228,7 @@ def test_standalone_keystone(tmp_path, needs_ironic):
 def test_standalone_with_an_existing_expether_valence(tmp_path, needs_ironic):
     import json
 
-    from mogan_valence.cli import standalone as standalone_mod
+    from mogan_valence.cli import valence_choice
     from tests.functional import test_demo_valence
 
     sim_dir = tmp_path / "sim"
@@ -238,7 +238,7 @@ def test_standalone_with_an_existing_expether_valence(tmp_path, needs_ironic):
         with open(valence.inventory) as f:
             hosts = json.load(f)
         inventory = sim_dir / "fake-inventory.json"
-        inventory.write_text(json.dumps(standalone_mod.inventory_entries(hosts)))
+        inventory.write_text(json.dumps(valence_choice.inventory_entries(hosts)))
         run_dir = tmp_path / "run"
         run_dir.mkdir()
         stack = Standalone(

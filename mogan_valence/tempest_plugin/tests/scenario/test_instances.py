@@ -229,9 +229,13 @@ class BadInputTest(DeploymentTest):
         self.assertEqual(before, self._nodes())
 
     def test_bad_flavors(self):
-        client = self.d.primary
+        client = self.d.admin or self.d.primary
         before = self._nodes()
         name = self.d.unique_name("bad")
+        if self.d.admin is not None:
+            # A project member may not create flavors at all.
+            answer = self.d.primary.request("POST", "/flavors", {"name": name})
+            self.assertEqual(403, answer.status_code, answer.text)
         for composition, error in (
             ({"cpu_cores": 4, "gpus": 2}, "gpus"),
             ({"cpu_cores": -1}, "cpu_cores"),
