@@ -1,5 +1,6 @@
 """Run the engine as operators do: a separate process, real Ironic, RabbitMQ."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -257,3 +258,20 @@ def cli(
             f"({result.returncode}): {result.stderr}"
         )
     return result
+
+
+@contextlib.contextmanager
+def api_stack(work, transport_url: str, ironic_url: str, prefix: str):
+    """A composing engine (2 systems) with a noauth API in front of it:
+    ``{"engine", "api", "sim", "class"}``, stopped at the end."""
+    engine, sim, composed_class = composed_engine(
+        work, transport_url, ironic_url, 2, prefix
+    )
+    api = ApiProcess(engine)
+    try:
+        api.start()
+        yield {"engine": engine, "api": api, "sim": sim, "class": composed_class}
+    finally:
+        api.stop()
+        engine.stop()
+        sim.cleanUp()

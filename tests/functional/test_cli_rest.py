@@ -14,15 +14,10 @@ IMAGE = "http://images.example.com/img.qcow2"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, transport_url, ironic):
-    engine, sim, composed_class = harness.composed_engine(
-        tmp_path_factory.mktemp("cli-rest"), transport_url, ironic.url, 2, "cli"
-    )
-    api = harness.ApiProcess(engine)
-    api.start()
-    yield {"engine": engine, "api": api, "sim": sim, "class": composed_class}
-    api.stop()
-    engine.stop()
-    sim.cleanUp()
+    with harness.api_stack(
+        tmp_path_factory.mktemp("cli-rest"), transport_url, ironic.url, "cli"
+    ) as found:
+        yield found
 
 
 def test_composed_server_through_the_cli(stack, ironic):

@@ -3,7 +3,6 @@ in front of the engine, the real Ironic, RabbitMQ and the simulator: a
 composed server created, shown ACTIVE, listed, powered off and on, and
 deleted over REST."""
 
-import time
 import uuid as uuidlib
 
 import pytest
@@ -14,6 +13,7 @@ from moganclient.common import exceptions as mogan_exc
 from moganclient.v1 import client as mogan_client
 
 from tests.functional import harness
+from tests.functional import moganclient_steps as steps
 
 IMAGE = "http://images.example.com/img.qcow2"
 NET = "c1940655-8b8e-4370-b8f9-03ba1daeca31"
@@ -21,31 +21,16 @@ NET = "c1940655-8b8e-4370-b8f9-03ba1daeca31"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, transport_url, ironic):
-    engine, sim, composed_class = harness.composed_engine(
-        tmp_path_factory.mktemp("rest"), transport_url, ironic.url, 2, "rest"
-    )
-    api = harness.ApiProcess(engine)
-    api.start()
-    yield {"engine": engine, "api": api, "sim": sim, "class": composed_class}
-    api.stop()
-    engine.stop()
-    sim.cleanUp()
+    with harness.api_stack(
+        tmp_path_factory.mktemp("rest"), transport_url, ironic.url, "rest"
+    ) as found:
+        yield found
 
 
 def _client(url: str) -> mogan_client.Client:
     return mogan_client.Client(
         endpoint=url, session=ks_session.Session(auth=noauth.NoAuth())
     )
-
-
-def _wait(fetch, done, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"still {value} after {timeout}s"
-        time.sleep(0.3)
 
 
 def test_moganclient_composed_server_end_to_end(stack, ironic):
@@ -79,7 +64,7 @@ def test_moganclient_composed_server_end_to_end(stack, ironic):
         metadata={"k": "v"},
     )
     assert server.status == "building"
-    shown = _wait(
+    shown = steps.poll(
         lambda: mogan.server.get(server.uuid), lambda s: s.status != "building"
     )
     assert shown.status == "active", getattr(shown, "fault", None)
@@ -106,29 +91,10 @@ def test_moganclient_composed_server_end_to_end(stack, ironic):
     # Power off and on through PUT /states/power (the 0.1.0 client has no
     # call for it; its OSC plugin sends this same request).
     session = ks_session.Session(auth=noauth.NoAuth())
-    for target, power_state in (("off", "power off"), ("on", "power on")):
-        answer = session.put(
-            f"{api.url}/servers/{server.uuid}/states/power",
-            json={"target": target},
-            raise_exc=False,
-        )
-        assert answer.status_code == 202, answer.text
-        _wait(
-            lambda: mogan.server.get(server.uuid),
-            lambda s, p=power_state: s.power_state == p,
-        )
+    steps.power_off_and_on(mogan, session, api.url, server.uuid)
     assert ironic.client().node.get(node_uuid).power_state == "power on"
 
-    mogan.server.delete(server.uuid)
-
-    def gone():
-        try:
-            mogan.server.get(server.uuid)
-        except mogan_exc.NotFound:
-            return True
-        return False
-
-    _wait(gone, bool)
+    steps.delete_and_wait_gone(mogan, server.uuid)
     assert stack["sim"].state.nodes == {}
     assert ironic.client().node.list(resource_class=stack["class"]) == []
     mogan.flavor.delete(flavor.uuid)
@@ -161,7 +127,7 @@ def test_over_quota_is_403_and_nothing_is_composed(stack, ironic):
         )
     assert "cores" in str(refused.value)
     assert "2 of 3 in use" in str(refused.value)
-    shown = _wait(
+    shown = steps.poll(
         lambda: mogan.server.get(first.uuid), lambda s: s.status != "building"
     )
     assert shown.status == "active", getattr(shown, "fault", None)
@@ -169,9 +135,9 @@ def test_over_quota_is_403_and_nothing_is_composed(stack, ironic):
     assert len(stack["sim"].state.nodes) == 1
     assert [s.name for s in mogan.server.list()] == ["q-1"]
     mogan.server.delete(first.uuid)
-    _wait(
+    steps.poll(
         lambda: session.get(quota).json()["quota"]["cores"]["in_use"], lambda n: n == 0
     )
     session.put(quota, json={"quota": {"cores": None}})
-    _wait(lambda: stack["sim"].state.nodes, lambda nodes: nodes == {})
+    steps.poll(lambda: stack["sim"].state.nodes, lambda nodes: nodes == {})
     mogan.flavor.delete(flavor["uuid"])

@@ -13,13 +13,13 @@ import requests
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
-from moganclient.common import exceptions as mogan_exc
 from moganclient.v1 import client as mogan_client
 
 from mogan_valence.localstack import ironic as local_ironic
 from mogan_valence.localstack import keystone as local_keystone
 from tests import base
 from tests.functional import harness
+from tests.functional import moganclient_steps as steps
 
 IMAGE = "http://images.example.com/img.qcow2"
 NET = "c1940655-8b8e-4370-b8f9-03ba1daeca31"
@@ -104,16 +104,6 @@ class Standalone:
             self.proc.wait()
 
 
-def _wait(fetch, done, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"still {value} after {timeout}s"
-        time.sleep(0.3)
-
-
 def _drive(mogan, session, url):
     """A composed server: create, ACTIVE, power off and on, delete."""
     flavor = next(f for f in mogan.flavor.list() if f.name == "composed.small")
@@ -124,32 +114,13 @@ def _drive(mogan, session, url):
         flavor_uuid=flavor.uuid,
         networks=[{"net_id": NET}],
     )
-    shown = _wait(
+    shown = steps.poll(
         lambda: mogan.server.get(server.uuid), lambda s: s.status != "building"
     )
     assert shown.status == "active", getattr(shown, "fault", None)
     assert shown.composed is True
-    for target, power_state in (("off", "power off"), ("on", "power on")):
-        answer = session.put(
-            f"{url}/servers/{server.uuid}/states/power",
-            json={"target": target},
-            raise_exc=False,
-        )
-        assert answer.status_code == 202, answer.text
-        _wait(
-            lambda: mogan.server.get(server.uuid),
-            lambda s, p=power_state: s.power_state == p,
-        )
-    mogan.server.delete(server.uuid)
-
-    def gone():
-        try:
-            mogan.server.get(server.uuid)
-        except mogan_exc.NotFound:
-            return True
-        return False
-
-    _wait(gone, bool)
+    steps.power_off_and_on(mogan, session, url, server.uuid)
+    steps.delete_and_wait_gone(mogan, server.uuid)
 
 
 @pytest.fixture
@@ -192,7 +163,7 @@ def test_standalone_keystone(tmp_path, needs_ironic):
         # Without a token: 401.
         assert requests.get(f"{url}/flavors", timeout=30).status_code == 401
         # The credentials it printed.
-        _wait(lambda: stack.stderr(), lambda text: "OS_PASSWORD=" in text, 30)
+        steps.poll(lambda: stack.stderr(), lambda text: "OS_PASSWORD=" in text, 30)
         exports = next(
             line for line in stack.stderr().splitlines() if "OS_AUTH_URL=" in line
         )
