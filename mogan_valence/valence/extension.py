@@ -135,7 +135,7 @@ class ValenceExtension(extensions.EngineExtension):
         if not instance.is_composed:
             return []
         name = tasks.node_name(instance.uuid)
-        valence_uuid = tasks.valence_node_of(instance)
+        valence_uuid = enrollment.valence_node_of(instance)
 
         def unenroll():
             if not valence_uuid:

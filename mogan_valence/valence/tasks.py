@@ -21,9 +21,6 @@ INSTANCE_UUID = ext_mod.INSTANCE_UUID
 FLAVOR = ext_mod.FLAVOR
 NODE_UUID = ext_mod.NODE_UUID
 VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id", "shape"}
-VALENCE_NODE_KEY = enrollment.VALENCE_NODE_KEY
-BORROWED_HOST_KEY = enrollment.BORROWED_HOST_KEY
-valence_node_of = enrollment.valence_node_of
 # Failures after which a compose may still have gone through.
 OUTCOME_UNKNOWN = (
     valence_exc.ValenceComposeOutcomeUnknown,
@@ -53,8 +50,8 @@ def _save_instance(
         setattr(instance, key, value)
     extra = dict(instance.extra or {})
     for key, value in (
-        (VALENCE_NODE_KEY, valence_node),
-        (BORROWED_HOST_KEY, borrowed_host),
+        (enrollment.VALENCE_NODE_KEY, valence_node),
+        (enrollment.BORROWED_HOST_KEY, borrowed_host),
     ):
         if value is None:
             extra.pop(key, None)
@@ -415,7 +412,7 @@ def return_host(ironic, instance, keep_node: bool = False) -> bool:
     ``keep_node``: its delete flow is rebuilt from it, and it is DELETED
     next) no longer names it as its node.
     """
-    host = (instance.extra or {}).get(BORROWED_HOST_KEY)
+    host = (instance.extra or {}).get(enrollment.BORROWED_HOST_KEY)
     if not host:
         return False
     node = ironic.find_node(host)
