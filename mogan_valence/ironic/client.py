@@ -6,6 +6,7 @@ from ``[engine]`` and polls with back-off; errors are typed (see
 """
 
 import logging
+import time
 from typing import Any
 
 from ironicclient import client as ironic_client
@@ -71,6 +72,20 @@ _SECRET_KEYS = ("password", "secret", "token", "key")
 
 def _to_dict(resource) -> dict:
     return resource.to_dict() if hasattr(resource, "to_dict") else dict(resource)
+
+
+# Ironic's conductor prefixes the last_error of an allocation that failed on
+# an error of its own (a database lock, a lost connection), not on the lack
+# of a node; such a failure is worth another allocation.
+IRONIC_INTERNAL_ALLOCATION_ERROR = "Unexpected exception during allocation"
+ALLOCATION_ATTEMPTS = 3
+ALLOCATION_RETRY_DELAY = 0.5
+
+
+class _TransientAllocationFailure(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class IronicClient:
@@ -539,6 +554,26 @@ class IronicClient:
                     f"besides the node(s) already tried: {', '.join(exclude_nodes)}"
                 )
             kwargs["candidate_nodes"] = candidates
+        for attempt in range(1, ALLOCATION_ATTEMPTS + 1):
+            try:
+                return self._allocate_once(allocation, kwargs)
+            except _TransientAllocationFailure as e:
+                if attempt == ALLOCATION_ATTEMPTS:
+                    raise exc.AllocationFailed(
+                        allocation=instance_uuid, reason=e.reason
+                    ) from None
+                LOG.warning(
+                    "Allocation %s failed inside Ironic (%s); trying again (%d of %d)",
+                    instance_uuid,
+                    e.reason,
+                    attempt + 1,
+                    ALLOCATION_ATTEMPTS,
+                )
+                allocation = None
+                time.sleep(attempt * ALLOCATION_RETRY_DELAY)
+        raise AssertionError("unreachable")
+
+    def _allocate_once(self, allocation: dict | None, kwargs: dict) -> tuple[str, str]:
         if allocation is None:
             try:
                 allocation = _to_dict(
@@ -552,7 +587,10 @@ class IronicClient:
 
         def done(a: dict) -> bool:
             if a["state"] == "error":
-                raise exc.NoValidNode(reason=a.get("last_error") or "allocation failed")
+                reason = a.get("last_error") or "allocation failed"
+                if reason.startswith(IRONIC_INTERNAL_ALLOCATION_ERROR):
+                    raise _TransientAllocationFailure(reason)
+                raise exc.NoValidNode(reason=reason)
             return a["state"] == "active"
 
         try:
@@ -565,7 +603,7 @@ class IronicClient:
                 what=f"allocation {alloc_uuid}",
                 delay_first=True,
             )
-        except exc.NoValidNode:
+        except (exc.NoValidNode, _TransientAllocationFailure):
             self.delete_allocation(alloc_uuid)
             raise
         except polling.PollTimeout as e:

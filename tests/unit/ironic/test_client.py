@@ -54,9 +54,12 @@ class IronicApi:
         mocker.post(f"{ENDPOINT}/v1/ports", json=self._create_port, headers=JSON)
         alloc_url = re.compile(rf"^{ENDPOINT}/v1/allocations/(?P<uuid>[0-9a-f-]+)$")
         mocker.get(alloc_url, json=self._get_allocation, headers=JSON)
+        mocker.delete(alloc_url, text=self._delete_allocation, status_code=204)
         mocker.post(
             f"{ENDPOINT}/v1/allocations", json=self._create_allocation, headers=JSON
         )
+        # last_error of the next allocations to fail, in order.
+        self.allocation_errors: list[str] = []
         self.mocker = mocker
 
     def add_node(self, uuid=NODE, state="available", target=None, **fields):
@@ -167,13 +170,18 @@ class IronicApi:
             return {"error_message": json.dumps({"faultstring": "not found"})}
         return allocation
 
+    def _delete_allocation(self, request, context):
+        self.allocations.pop(request.path.rsplit("/", 1)[1], None)
+        return ""
+
     def _create_allocation(self, request, context):
         body = request.json()
+        error = self.allocation_errors.pop(0) if self.allocation_errors else None
         allocation = {
             "uuid": body["uuid"],
-            "state": "active",
-            "node_uuid": NODE,
-            "last_error": None,
+            "state": "error" if error else "active",
+            "node_uuid": None if error else NODE,
+            "last_error": error,
         }
         self.allocations[body["uuid"]] = allocation
         context.status_code = 201
@@ -316,6 +324,30 @@ class TestLookBeforeCreate(IronicClientTestCase):
     def test_missing_allocation_is_created(self):
         node_uuid, _ = self.ironic.allocate(INSTANCE, "baremetal")
         self.assertEqual(NODE, node_uuid)
+        self.assertEqual(1, len(self.api.requests("POST", "/v1/allocations")))
+
+    def test_an_allocation_failed_inside_ironic_is_tried_again(self):
+        self.useFixture(fixtures.MockPatch("time.sleep"))
+        self.api.allocation_errors = [
+            "Unexpected exception during allocation: (sqlite3.OperationalError) "
+            "database is locked"
+        ]
+        node_uuid, _ = self.ironic.allocate(INSTANCE, "baremetal")
+        self.assertEqual(NODE, node_uuid)
+        self.assertEqual(2, len(self.api.requests("POST", "/v1/allocations")))
+
+    def test_an_allocation_that_keeps_failing_inside_ironic_gives_up(self):
+        self.useFixture(fixtures.MockPatch("time.sleep"))
+        self.api.allocation_errors = ["Unexpected exception during allocation: x"] * 3
+        self.assertRaises(
+            exc.AllocationFailed, self.ironic.allocate, INSTANCE, "baremetal"
+        )
+        self.assertEqual(3, len(self.api.requests("POST", "/v1/allocations")))
+        self.assertEqual({}, self.api.allocations)
+
+    def test_no_node_is_not_tried_again(self):
+        self.api.allocation_errors = ["No available nodes match the resource class"]
+        self.assertRaises(exc.NoValidNode, self.ironic.allocate, INSTANCE, "baremetal")
         self.assertEqual(1, len(self.api.requests("POST", "/v1/allocations")))
 
 
