@@ -2,7 +2,9 @@
 
 RabbitMQ comes from tools/with_services.py (MOGAN_VALENCE_TEST_TRANSPORT_URL);
 Ironic is started here, once, and shared: each test uses resource classes of
-its own so that tests never see each other's nodes.
+its own so that tests never see each other's nodes. Redis (the jobboard and
+the coordination of several engines) is started here too: one shared server,
+and private ones for the tests that restart or kill theirs.
 """
 
 import os
@@ -11,6 +13,7 @@ import uuid as uuidlib
 import pytest
 
 from mogan_valence.localstack import ironic as local_ironic
+from mogan_valence.localstack.redis import RedisServer
 from tests import base
 
 
@@ -56,3 +59,43 @@ def keystone(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+def _require_redis():
+    if not RedisServer.available():
+        _unavailable("redis-server is not installed (Debian package redis-server)")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A started RedisServer shared by the session (persistent).
+
+    Tests share it: each uses keys (a jobboard name, a lock name) of its own,
+    and none restarts it; those that must, use ``redis_factory``.
+    """
+    _require_redis()
+    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_factory(tmp_path_factory):
+    """``make(persistent=True, port=None) -> RedisServer``: another started
+    Redis, private to the caller (which may stop, kill or restart it), in a
+    directory of its own. Whatever is still running is stopped at the end of
+    the session."""
+    _require_redis()
+    servers: list[RedisServer] = []
+
+    def make(persistent: bool = True, port: int | None = None) -> RedisServer:
+        server = RedisServer(
+            str(tmp_path_factory.mktemp("redis")), port=port, persistent=persistent
+        )
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.stop()
