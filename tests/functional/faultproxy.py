@@ -12,6 +12,13 @@ network or an overloaded server would make them fail:
 
 A rule matches a method, a path regular expression and, optionally, a
 substring of the request body; it fires ``count`` times.
+
+``log`` lists every request's (method, path) as it arrives. ``timed`` lists
+a ``Hit`` for each request once its answer (the service's or an injected
+status) went back, with when it arrived and when it was answered: a test
+checks which calls overlapped, or what happened between two of them.
+Requests that got no answer (``drop``, ``forward_first``) are in ``log``
+only.
 """
 
 import dataclasses
@@ -21,6 +28,17 @@ import threading
 import time
 
 import requests
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    """One answered request; times are time.monotonic()."""
+
+    method: str
+    path: str
+    body: bytes
+    started: float
+    ended: float
 
 
 @dataclasses.dataclass
@@ -58,12 +76,14 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.lock = threading.Lock()
         self.log: list[tuple[str, str]] = []
+        self.timed: list[Hit] = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _handle(self):
+                started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 rule = proxy._take(self.command, self.path, body)
@@ -94,6 +114,7 @@ class FaultProxy:
                         self.send_header("Content-Length", str(len(payload)))
                         self.end_headers()
                         self.wfile.write(payload)
+                        proxy._answered(self.command, self.path, body, started)
                         return
                 upstream = proxy._forward(self, body)
                 self.send_response(upstream.status_code)
@@ -108,6 +129,7 @@ class FaultProxy:
                 self.send_header("Content-Length", str(len(upstream.content)))
                 self.end_headers()
                 self.wfile.write(upstream.content)
+                proxy._answered(self.command, self.path, body, started)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
@@ -117,6 +139,24 @@ class FaultProxy:
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _answered(self, method: str, path: str, body: bytes, started: float) -> None:
+        hit = Hit(method, path, body, started, time.monotonic())
+        with self.lock:
+            self.timed.append(hit)
+
+    def hits(self, method: str | None = None, path_re: str | None = None) -> list[Hit]:
+        """The answered requests so far, in the order they were answered,
+        of ``method`` (any if None) whose path matches ``path_re``
+        (re.search; any if None)."""
+        with self.lock:
+            timed = list(self.timed)
+        return [
+            hit
+            for hit in timed
+            if (method is None or hit.method == method)
+            and (path_re is None or re.search(path_re, hit.path) is not None)
+        ]
 
     def _forward(self, handler, body: bytes):
         headers = {
