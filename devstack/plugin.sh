@@ -10,10 +10,46 @@
 _XTRACE_MOGAN_VALENCE=$(set +o | grep xtrace)
 set +o xtrace
 
+# More than one engine: the mogan-valence-engine-N services instead of
+# mogan-valence-engine, sharing a jobboard and locks in Redis.
+function mogan_valence_several_engines {
+    if [[ ! "$MOGAN_VALENCE_ENGINES" =~ ^[1-9][0-9]*$ ]]; then
+        die $LINENO "MOGAN_VALENCE_ENGINES must be a number of engines (1 or more), not '$MOGAN_VALENCE_ENGINES'"
+    fi
+    ((MOGAN_VALENCE_ENGINES > 1))
+}
+
+# What engine N reads after $MOGAN_VALENCE_CONF_FILE: its own [engine] host.
+function mogan_valence_engine_conf {
+    echo "$MOGAN_VALENCE_CONF_DIR/mogan-valence-engine-$1.conf"
+}
+
+function install_mogan_valence_redis {
+    # The distribution's package, run as its system service. Append-only
+    # persistence: jobs, claims and locks survive a Redis restart.
+    local service=redis-server redis_conf
+    if is_ubuntu; then
+        install_package redis-server
+    else
+        install_package redis
+        service=redis
+    fi
+    for redis_conf in /etc/redis/redis.conf /etc/redis.conf; do
+        if [[ -f "$redis_conf" ]]; then
+            sudo sed -i -e 's/^appendonly .*/appendonly yes/' "$redis_conf"
+            break
+        fi
+    done
+    restart_service "$service"
+}
+
 function install_mogan_valence {
     setup_develop "$MOGAN_VALENCE_DIR"
     if is_service_enabled mogan-valence-api; then
         install_apache_uwsgi
+    fi
+    if mogan_valence_several_engines && [[ "$MOGAN_VALENCE_INSTALL_REDIS" == "True" ]]; then
+        install_mogan_valence_redis
     fi
 }
 
@@ -45,6 +81,18 @@ function configure_mogan_valence_api {
         /baremetal_compute "" mogan-valence-api
     iniset "$MOGAN_VALENCE_UWSGI_CONF" uwsgi env \
         "MOGAN_VALENCE_CONFIG_FILES=$MOGAN_VALENCE_CONF_FILE"
+}
+
+function configure_mogan_valence_engines {
+    # Every engine and the API: the same jobboard and coordination backend.
+    local conf=$MOGAN_VALENCE_CONF_FILE engine_conf i
+    iniset "$conf" engine jobboard_backend "$MOGAN_VALENCE_REDIS_URL"
+    iniset "$conf" coordination backend_url "$MOGAN_VALENCE_REDIS_URL"
+    for ((i = 1; i <= MOGAN_VALENCE_ENGINES; i++)); do
+        engine_conf=$(mogan_valence_engine_conf "$i")
+        rm -f "$engine_conf"
+        iniset "$engine_conf" engine host "$(hostname)-$i"
+    done
 }
 
 function configure_mogan_valence {
@@ -83,6 +131,10 @@ function configure_mogan_valence {
         iniset "$conf" valence redfish_verify_ca False
     fi
 
+    if mogan_valence_several_engines; then
+        configure_mogan_valence_engines
+    fi
+
     if is_service_enabled mogan-valence-api; then
         configure_mogan_valence_api
     fi
@@ -104,8 +156,16 @@ function start_mogan_valence {
         wait_for_service "$SERVICE_TIMEOUT" "$MOGAN_VALENCE_URL/v1"
     fi
     if is_service_enabled mogan-valence-engine; then
-        run_process mogan-valence-engine "$MOGAN_VALENCE_BIN_DIR/mogan-valence-engine \
+        if mogan_valence_several_engines; then
+            local i
+            for ((i = 1; i <= MOGAN_VALENCE_ENGINES; i++)); do
+                run_process "mogan-valence-engine-$i" "$MOGAN_VALENCE_BIN_DIR/mogan-valence-engine \
+--config-file $MOGAN_VALENCE_CONF_FILE --config-file $(mogan_valence_engine_conf "$i")"
+            done
+        else
+            run_process mogan-valence-engine "$MOGAN_VALENCE_BIN_DIR/mogan-valence-engine \
 --config-file $MOGAN_VALENCE_CONF_FILE"
+        fi
     fi
     if is_service_enabled mogan-valence-api; then
         run_process mogan-valence-api "$(which uwsgi) --procname-prefix mogan-valence-api \
@@ -179,6 +239,12 @@ function configure_mogan_valence_tempest {
 function stop_mogan_valence {
     stop_process mogan-valence-api
     stop_process mogan-valence-engine
+    if mogan_valence_several_engines; then
+        local i
+        for ((i = 1; i <= MOGAN_VALENCE_ENGINES; i++)); do
+            stop_process "mogan-valence-engine-$i"
+        done
+    fi
     stop_process mogan-valence-simulator
 }
 
