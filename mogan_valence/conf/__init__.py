@@ -7,6 +7,7 @@ here reads a value, so importing never depends on a parsed configuration.
 from oslo_config import cfg
 
 from mogan_valence.conf import api
+from mogan_valence.conf import coordination
 from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
@@ -18,6 +19,7 @@ CONF = cfg.CONF
 
 default.register_opts(CONF)
 api.register_opts(CONF)
+coordination.register_opts(CONF)
 database.register_opts(CONF)
 engine.register_opts(CONF)
 ironic.register_opts(CONF)

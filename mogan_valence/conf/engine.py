@@ -69,7 +69,38 @@ opts = [
         help="Seconds the engine waits, after SIGTERM, for creates and "
         "deletes in flight to finish before it exits. Work still running "
         "then is abandoned where it is: every flow is saved after each "
-        "step, and the next start of this engine host resumes it.",
+        "step, and the next start of this engine host resumes it. With a "
+        "jobboard, each flow stops after the step it is running and its "
+        "job is handed back at once for another engine to take over; this "
+        "bounds that wait.",
+    ),
+    cfg.StrOpt(
+        "jobboard_backend",
+        default="none",
+        secret=True,
+        help="Where creates, deletes and power actions go as jobs that any "
+        "engine may claim: 'none' (this engine runs the work it is asked "
+        "for; one engine per database) or a Redis URL, "
+        "redis://[:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS). With a "
+        "board, requests reach any engine, every engine runs a taskflow "
+        "conductor, and the work of an engine that dies is taken over by "
+        "another after jobboard_expiration_time. Every engine and the API "
+        "must use the same value. Run Redis with appendonly persistence: "
+        "jobs and claims then survive a Redis restart.",
+    ),
+    cfg.StrOpt(
+        "jobboard_name",
+        default="mogan_valence_jobs",
+        help="Namespace of this deployment's jobs on the jobboard backend.",
+    ),
+    cfg.IntOpt(
+        "jobboard_expiration_time",
+        default=30,
+        min=3,
+        help="Seconds a claim on a job lives unless its engine extends it "
+        "(it does so at every step and every quarter of this time). After "
+        "an engine dies, its jobs wait this long before another engine "
+        "takes them over and runs the interrupted step again.",
     ),
     cfg.FloatOpt(
         "poll_interval_min",

@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from mogan_valence.conf import api
+from mogan_valence.conf import coordination
 from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
@@ -16,6 +17,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [
         ("DEFAULT", default.list_opts()),
         (api.GROUP, api.list_opts()),
+        (coordination.GROUP, coordination.list_opts()),
         (engine.GROUP, engine.list_opts()),
         (ironic.GROUP, ironic.list_opts()),
         (quota.GROUP, quota.list_opts()),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from oslo_config import cfg
 import stevedore
 
+from mogan_valence.common import coordination as coordination_mod
 from mogan_valence.common import exception
 from mogan_valence.engine.flows import constants
 
@@ -39,10 +40,16 @@ class ExtensionHost:
 
     :param conf: the engine's configuration.
     :param ironic: the engine's ``mogan_valence.ironic.client.IronicClient``.
+    :param coordination: locks and bounded slots shared by every engine
+        (``mogan_valence.common.coordination``): ``lock(name)``,
+        ``try_lock(name)``, ``slot(name, size)``.
     """
 
     conf: cfg.ConfigOpts
     ironic: object
+    coordination: object = dataclasses.field(
+        default_factory=coordination_mod.LocalCoordinator
+    )
 
 
 @dataclasses.dataclass

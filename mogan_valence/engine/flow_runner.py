@@ -8,6 +8,7 @@ ends is only the removal of its saved copy, and a flow found finished at
 start is only removed.
 """
 
+import contextlib
 import logging
 
 import taskflow.engines
@@ -23,6 +24,7 @@ from mogan_valence.engine import timing
 from mogan_valence.engine.flows import constants
 from mogan_valence.engine.flows import create_instance
 from mogan_valence.engine.flows import delete_instance
+from mogan_valence.engine.flows import power
 from mogan_valence.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class FlowRunner:
             return self.build_create_flow(
                 context, saved.instance_uuid, store[constants.FLAVOR], timer
             )
+        if saved.kind == persistence.POWER:
+            return power.get_power_flow(self.ironic)
         instance = instance_obj.Instance.get(context, saved.instance_uuid)
         steps = self.delete_steps(
             context, instance, bool(store.get(constants.FORCE_RELEASE))
@@ -96,13 +100,26 @@ class FlowRunner:
 
     # -- running --------------------------------------------------------------------
 
-    def run(self, context, saved: persistence.SavedFlow, resumed: bool = False) -> None:
+    def run(
+        self,
+        context,
+        saved: persistence.SavedFlow,
+        resumed: bool = False,
+        listeners=(),
+        stopping=None,
+    ) -> bool:
         """Run (or, ``resumed``, resume) a saved flow to its end, then
         forget it.
 
         Never raises: a failure is recorded on the instance (ERROR with a
         fault naming the step) by the flow's lifecycle task, or here when
         the flow could not even be built.
+
+        :param listeners: callables making a taskflow listener of the engine.
+        :param stopping: a callable; once it is true the flow is suspended
+            after the step it runs (the engine stops).
+        :returns: True when the flow ended and is forgotten; False when it
+            was suspended or its end could not be recorded (it stays saved).
         """
         instance_uuid = saved.instance_uuid
         timer = timing.StepTimer(saved.kind)
@@ -123,12 +140,21 @@ class FlowRunner:
             else:
                 if state is None and resumed:
                     saved = self.flows.restart(saved)
-                self._run_engine(self._build(context, saved, timer), saved, timer)
+                flow = self._build(context, saved, timer)
+                if not self._run_engine(flow, saved, timer, listeners, stopping):
+                    LOG.info(
+                        "The %s of %s stops after step %s, to be taken over",
+                        saved.kind,
+                        instance_uuid,
+                        timer.steps[-1]["step"] if timer.steps else "(none)",
+                    )
+                    return False
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
             self._ensure_error(instance_uuid, saved.kind, e)
             self._save_steps(instance_uuid, timer)
         if self._settled(instance_uuid):
             self._forget(saved)
+            return True
         else:
             # Recording the outcome failed (the database?): keep the flow,
             # so that the next start finishes the bookkeeping.
@@ -138,6 +164,7 @@ class FlowRunner:
                 saved.kind,
                 instance_uuid,
             )
+            return False
 
     @staticmethod
     def _settled(instance_uuid: str) -> bool:
@@ -150,7 +177,10 @@ class FlowRunner:
             return False
         return status not in (states.BUILDING, states.DELETING)
 
-    def _run_engine(self, flow, saved: persistence.SavedFlow, timer) -> None:
+    def _run_engine(
+        self, flow, saved: persistence.SavedFlow, timer, listeners=(), stopping=None
+    ) -> bool:
+        """Run the flow; False if it was suspended (``stopping``)."""
         engine = taskflow.engines.load(
             flow,
             store=saved.meta["store"] if saved.flow_detail.state is None else None,
@@ -160,8 +190,18 @@ class FlowRunner:
             engine="serial",
         )
         timer.attach(engine)
-        engine.run()
+        with contextlib.ExitStack() as stack:
+            for make in listeners:
+                stack.enter_context(make(engine))
+            suspended = False
+            for _state in engine.run_iter():
+                if not suspended and stopping is not None and stopping():
+                    engine.suspend()
+                    suspended = True
+        if engine.storage.get_flow_state() == tf_states.SUSPENDED:
+            return False
         LOG.info("The %s of instance %s is done", saved.kind, saved.instance_uuid)
+        return True
 
     def _forget(self, saved: persistence.SavedFlow) -> None:
         try:

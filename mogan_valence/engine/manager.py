@@ -16,16 +16,19 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_utils import uuidutils
 
+from mogan_valence.common import coordination
 from mogan_valence.common import exception
 from mogan_valence.common import states
 from mogan_valence.conf import quota as quota_conf
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
 from mogan_valence.engine import flow_runner
+from mogan_valence.engine import jobboard
 from mogan_valence.engine import persistence
 from mogan_valence.engine import validation
 from mogan_valence.engine import workers
 from mogan_valence.engine.flows import constants
+from mogan_valence.engine.flows import power
 from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.objects import instance_fault as fault_obj
@@ -70,20 +73,73 @@ class EngineManager:
         self.extensions: list[ext_mod.EngineExtension] = []
         self.workers: workers.WorkerPool | None = None
         self.runner: flow_runner.FlowRunner | None = None
+        self.coordinator = None
+        self.board: jobboard.JobBoard | None = None
 
     # -- life cycle -------------------------------------------------------------
 
     def init_host(self) -> None:
-        """Load extensions (fatal if one fails), open the flow store and
-        start the workers. Takes no request yet."""
-        host = ext_mod.ExtensionHost(conf=self.conf, ironic=self.ironic)
+        """Join the other engines (with a coordination backend), load
+        extensions (fatal if one fails), open the flow store and start the
+        workers. Takes no request yet; the jobboard's conductor starts with
+        ``start_jobs``."""
+        self.coordinator = coordination.get_coordinator(
+            self.conf, f"{self.conf.engine.host}-{uuidutils.generate_uuid()[:8]}"
+        )
+        self.coordinator.start()
+        host = ext_mod.ExtensionHost(
+            conf=self.conf, ironic=self.ironic, coordination=self.coordinator
+        )
         self.extensions = ext_mod.load(self.conf, host)
+        # This host's own flows: the single-engine path, and what an engine
+        # left before a jobboard was configured.
         self.flows = persistence.FlowStore(self.conf.engine.host)
         self.flows.sweep_orphans()
         self.runner = flow_runner.FlowRunner(
             self.conf, self.ironic, self.flows, self.extensions
         )
         self.workers = workers.WorkerPool(self.conf.engine.workers_pool_size)
+        if jobboard.enabled(self.conf):
+            shared = persistence.FlowStore(persistence.JOBBOARD_OWNER)
+            self.board = jobboard.JobBoard(
+                self.conf,
+                shared,
+                flow_runner.FlowRunner(self.conf, self.ironic, shared, self.extensions),
+                self.coordinator,
+            )
+
+    def start_jobs(self) -> None:
+        """Post what was saved but never posted, then claim jobs."""
+        if self.board is None:
+            return
+        try:
+            self.board.sweep()
+        except Exception:  # noqa: BLE001  (the periodic sweep tries again)
+            LOG.exception("Could not look for flows on no job")
+        self.board.start()
+
+    def periodic_tasks(self) -> list[ext_mod.PeriodicTask]:
+        """The engine's own periodic tasks (the extensions have theirs)."""
+        if self.board is None:
+            return []
+        return [
+            ext_mod.PeriodicTask(
+                "jobboard-sweep",
+                float(self.conf.engine.jobboard_expiration_time),
+                self.board.sweep,
+            )
+        ]
+
+    def _start(self, context, saved: persistence.SavedFlow) -> None:
+        """Hand a saved flow to this engine's workers, or post it as a job.
+
+        :raises Conflict: (no board) a worker owns the instance.
+        :raises ServiceUnavailable: the board could not take it.
+        """
+        if self.board is not None:
+            self._post(saved)
+        else:
+            self.workers.submit(saved.instance_uuid, self.runner.run, context, saved)
 
     def resume_unfinished(self, context=None) -> int:
         """Hand every flow this host left unfinished to a worker.
@@ -127,7 +183,13 @@ class EngineManager:
         """
         if self.workers is None:
             return True
-        return self.workers.stop(timeout)
+        idle = True
+        if self.board is not None:
+            idle = self.board.stop(timeout)
+        idle = self.workers.stop(timeout) and idle
+        if self.coordinator is not None:
+            self.coordinator.stop()
+        return idle
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until no operation runs (tests and the demo)."""
@@ -313,7 +375,7 @@ class EngineManager:
         self._check_with_extensions(plain)
         hardware = self._requested_hardware(plain)
         instance_uuid = uuidutils.generate_uuid()
-        saved = self.flows.new(
+        saved = self._store.new(
             persistence.CREATE,
             instance_uuid,
             store={
@@ -342,7 +404,7 @@ class EngineManager:
             instance.create(context, quota_defaults=quota_conf.defaults(self.conf))
         except Exception:
             # Nothing ran yet; a create that is not answered is not resumed.
-            self.flows.done(saved)
+            self._store.done(saved)
             raise
         LOG.info(
             "Creating instance %s (%s) of flavor %s",
@@ -351,10 +413,10 @@ class EngineManager:
             flavor_o.name,
         )
         try:
-            self.workers.submit(instance_uuid, self.runner.run, context, saved)
+            self._start(context, saved)
         except Exception as e:
             # The row exists: it must not stay BUILDING with nothing at work.
-            self.flows.done(saved)
+            self._store.done(saved)
             faults.record_failure(instance_uuid, "create", e, context=context)
             raise
         return instance
@@ -420,15 +482,18 @@ class EngineManager:
         obj = self._find_instance(context, instance)
         if self._delete_started(obj, instance):
             return obj
-        # The create or delete that left this instance ACTIVE or in ERROR may
-        # still be saving its records: it ends before this delete begins.
-        self.workers.wait_for_owner(obj.uuid, self.owner_wait)
+        if self.board is None:
+            # The create or delete that left this instance ACTIVE or in ERROR
+            # may still be saving its records: it ends before this delete
+            # begins. (With a board, the job waits for the instance's lock.)
+            self.workers.wait_for_owner(obj.uuid, self.owner_wait)
         # The state change and the hand-over to a worker are one step.
         with self.workers.lock:
             obj.refresh(context)
             if self._delete_started(obj, instance):
                 return obj  # a concurrent request started it
-            self.workers.check_free(obj.uuid)
+            if self.board is None:
+                self.workers.check_free(obj.uuid)
             if force_release:
                 LOG.warning(
                     "Instance %s: admin %s forces the release of its node, "
@@ -436,7 +501,7 @@ class EngineManager:
                     obj.uuid,
                     getattr(context, "user_id", None),
                 )
-            saved = self.flows.new(
+            saved = self._store.new(
                 persistence.DELETE,
                 obj.uuid,
                 store={
@@ -446,11 +511,23 @@ class EngineManager:
             )
             try:
                 faults.transition(obj, states.DELETING)
+            except exception.InvalidStateTransition:
+                self._store.done(saved)
+                # Another engine's request moved it first (compare-and-swap).
+                obj.refresh(context)
+                if self._delete_started(obj, instance):
+                    return obj
+                raise
             except Exception:
-                self.flows.done(saved)
+                self._store.done(saved)
                 raise
             LOG.info("Deleting instance %s (%s)", obj.name, obj.uuid)
-            self.workers.submit(obj.uuid, self.runner.run, context, saved)
+            try:
+                self._start(context, saved)
+            except exception.ServiceUnavailable as e:
+                # The instance is DELETING and its flow saved: the sweep
+                # posts it once the board is back; the delete is accepted.
+                LOG.warning("Instance %s: %s; the delete is posted later", obj.uuid, e)
         return obj
 
     @messaging.expected_exceptions(*_EXPECTED)
@@ -477,26 +554,53 @@ class EngineManager:
                 raise exception.InvalidStateTransition(
                     instance=obj.uuid, current=obj.status, target=f"power {target}"
                 )
-            self.workers.submit(obj.uuid, self._power, obj.uuid, obj.node_uuid, target)
+            if self.board is None:
+                self.workers.submit(
+                    obj.uuid,
+                    power.set_power,
+                    self.ironic,
+                    obj.uuid,
+                    obj.node_uuid,
+                    target,
+                )
+            else:
+                self._post_power(obj, target)
         LOG.info("Instance %s: power %s requested", obj.uuid, target)
         return obj
 
-    def _power(self, instance_uuid: str, node_uuid: str, target: str) -> None:
+    def _post_power(self, obj: instance_obj.Instance, target: str) -> None:
+        """Post a power action as a job; refused while another engine acts
+        on the instance (it holds the instance's lock)."""
+        with self.coordinator.try_lock(f"instance-{obj.uuid}") as free:
+            if not free:
+                raise workers.busy(obj.uuid)
+        saved = self._store.new(
+            persistence.POWER,
+            obj.uuid,
+            store={
+                constants.INSTANCE_UUID: obj.uuid,
+                constants.NODE_UUID: obj.node_uuid,
+                constants.POWER_TARGET: target,
+            },
+        )
         try:
-            power_state = self.ironic.set_power(node_uuid, target)
-        except Exception as e:  # noqa: BLE001  (recorded as a fault)
-            faults.record_power_failure(instance_uuid, f"power {target}", e)
-            return
-        instance = instance_obj.Instance.get(None, instance_uuid)
-        instance.power_state = power_state
+            self._post(saved)
+        except Exception:
+            self._store.done(saved)
+            raise
+
+    def _post(self, saved: persistence.SavedFlow) -> None:
         try:
-            instance.save(expected_status=states.ACTIVE)
-        except exception.InvalidStateTransition:
-            LOG.warning(
-                "Instance %s left ACTIVE during power %s", instance_uuid, target
-            )
-            return
-        LOG.info("Instance %s: %s", instance_uuid, power_state)
+            self.board.post(saved)
+        except jobboard.JobboardError as e:
+            raise exception.ServiceUnavailable(
+                service="The jobboard", reason=e.message
+            ) from e
+
+    @property
+    def _store(self) -> persistence.FlowStore:
+        """Where new flows are saved: the board's, or this host's."""
+        return self.board.store if self.board is not None else self.flows
 
     @staticmethod
     def _delete_started(obj: instance_obj.Instance, ident: str) -> bool:

@@ -17,6 +17,7 @@ import threading
 import sqlalchemy as sa
 
 from oslo_utils import uuidutils
+from taskflow import exceptions as tf_exc
 from taskflow.persistence import models as tf_models
 from taskflow.persistence.backends import impl_sqlalchemy
 
@@ -27,6 +28,9 @@ LOG = logging.getLogger(__name__)
 
 CREATE = "create"
 DELETE = "delete"
+POWER = "power"
+# The logbooks of jobs on a jobboard belong to no engine host.
+JOBBOARD_OWNER = "*jobboard*"
 
 
 class PersistenceError(exception.MoganValenceException):
@@ -75,6 +79,9 @@ class _Backend(impl_sqlalchemy.SQLAlchemyBackend):
 
 
 class FlowStore:
+    """The saved flows of one engine host, or (``JOBBOARD_OWNER``) those
+    posted on the jobboard, which any engine may run."""
+
     def __init__(self, host: str):
         self.prefix = f"mogan-valence:{host}:"
         self.backend = _Backend({}, engine=db_api.get_engine())
@@ -163,6 +170,17 @@ class FlowStore:
             )
         book = self.backend.get_connection().get_logbook(saved.book.uuid)
         return SavedFlow(book, next(iter(book)))
+
+    def load(self, book_uuid: str) -> SavedFlow | None:
+        """The saved flow of a logbook; None once it has ended (forgotten)."""
+        try:
+            book = self.backend.get_connection().get_logbook(book_uuid)
+        except tf_exc.NotFound:
+            return None
+        details = list(book)
+        if len(details) != 1:
+            return None
+        return SavedFlow(book, details[0])
 
     def unfinished(self) -> list[SavedFlow]:
         """The flows this engine host left behind, oldest first."""

@@ -39,7 +39,11 @@ class EngineAPI:
         self.timeout = timeout
 
     def _prepare(self, version="1.0"):
-        kwargs = {"version": version, "server": self.conf.engine.host}
+        kwargs = {"version": version}
+        if (self.conf.engine.jobboard_backend or "none") == "none":
+            # One engine runs what it is asked: every request goes to it.
+            # With a jobboard, any engine takes any request.
+            kwargs["server"] = self.conf.engine.host
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
         return self.client.prepare(**kwargs)

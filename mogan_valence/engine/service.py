@@ -27,7 +27,8 @@ class EngineService:
         self._periodic: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Resume this host's unfinished work, then serve RPC.
+        """Resume this host's unfinished work, serve RPC, then (with a
+        jobboard) claim jobs.
 
         In that order: a request queued for an instance while the engine was
         down finds the instance already owned by its resumed flow (and waits
@@ -44,16 +45,19 @@ class EngineService:
         )
         self._server = rpc.get_server(self.transport, target, [self.manager])
         self._server.start()
+        self.manager.start_jobs()
+        periodic = list(self.manager.periodic_tasks())
         for extension in self.manager.extensions:
-            for task in extension.periodic_tasks():
-                thread = threading.Thread(
-                    target=self._run_periodic,
-                    args=(task,),
-                    name=f"periodic-{task.name}",
-                    daemon=True,
-                )
-                thread.start()
-                self._periodic.append(thread)
+            periodic.extend(extension.periodic_tasks())
+        for task in periodic:
+            thread = threading.Thread(
+                target=self._run_periodic,
+                args=(task,),
+                name=f"periodic-{task.name}",
+                daemon=True,
+            )
+            thread.start()
+            self._periodic.append(thread)
         LOG.info(
             "Engine %s listening on topic %s",
             self.conf.engine.host,
@@ -61,9 +65,13 @@ class EngineService:
         )
 
     def _run_periodic(self, task) -> None:
+        """Run ``task`` every interval, on one engine at a time: an engine
+        that finds another running it skips that turn."""
         while not self._stop.wait(task.interval):
             try:
-                task.run()
+                with self.manager.coordinator.try_lock(f"periodic-{task.name}") as mine:
+                    if mine:
+                        task.run()
             except Exception:  # noqa: BLE001  (next run tries again)
                 LOG.exception("Periodic task %s failed", task.name)
 

@@ -23,7 +23,7 @@ from mogan_valence.common import exception
 LOG = logging.getLogger(__name__)
 
 
-def _busy(instance_uuid: str) -> exception.Conflict:
+def busy(instance_uuid: str) -> exception.Conflict:
     return exception.Conflict(
         f"instance {instance_uuid} is still busy with its previous operation; try again"
     )
@@ -71,7 +71,7 @@ class WorkerPool:
     def check_free(self, instance_uuid: str) -> None:
         """:raises Conflict: a worker still owns the instance."""
         if self.owner(instance_uuid) is not None:
-            raise _busy(instance_uuid)
+            raise busy(instance_uuid)
 
     def wait_for_owner(self, instance_uuid: str, timeout: float) -> None:
         """Give the worker that owns an instance up to ``timeout`` to end."""

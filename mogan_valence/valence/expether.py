@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import threading
 
+from mogan_valence.common import coordination as coordination_mod
 from mogan_valence.common import exception
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
@@ -49,11 +50,12 @@ class PodManagers:
     """What the engine needs to know of each pod manager: its node shape,
     read once from Valence, and a bound on concurrent composes."""
 
-    def __init__(self, conf, valence):
+    def __init__(self, conf, valence, coordination=None):
         self.conf = conf
         self.valence = valence
+        # Shared by every engine when they coordinate (tooz).
+        self.coordination = coordination or coordination_mod.LocalCoordinator()
         self._shapes: dict[str, str] = {}
-        self._slots: dict[str, threading.BoundedSemaphore | None] = {}
         self._lock = threading.Lock()
 
     def shape(self, podm_id: str) -> str:
@@ -75,22 +77,16 @@ class PodManagers:
 
     @contextlib.contextmanager
     def compose_slot(self, podm_id: str):
-        """Hold one of the pod manager's compose slots while composing.
+        """Hold one of the pod manager's compose slots while composing (of
+        every engine, when they coordinate).
 
         :raises: whatever reading the pod manager's shape raises.
         """
-        shape = self.shape(podm_id)
-        with self._lock:
-            if podm_id not in self._slots:
-                limit = self._limit(shape)
-                self._slots[podm_id] = (
-                    threading.BoundedSemaphore(limit) if limit else None
-                )
-            slot = self._slots[podm_id]
-        if slot is None:
+        limit = self._limit(self.shape(podm_id))
+        if not limit:
             yield
             return
-        with slot:
+        with self.coordination.slot(f"compose-{podm_id}", limit):
             yield
 
 

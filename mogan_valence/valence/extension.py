@@ -39,7 +39,7 @@ class ValenceExtension(extensions.EngineExtension):
                 reason="[valence] enroll_driver = redfish needs " + ", ".join(missing)
             )
         self.valence = valence_client.ValenceClient.from_conf(self.conf)
-        self.pods = expether.PodManagers(self.conf, self.valence)
+        self.pods = expether.PodManagers(self.conf, self.valence, host.coordination)
         self.hosts = expether.Hosts(self.conf, self.ironic, self.inventory)
 
     # -- flavors -----------------------------------------------------------------

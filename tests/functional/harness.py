@@ -28,7 +28,7 @@ debug = true
 state_path = {work_dir}
 
 [database]
-connection = sqlite:///{work_dir}/engine.sqlite
+connection = {connection}
 
 [engine]
 host = {host}
@@ -40,6 +40,8 @@ undeploy_timeout = 120
 enroll_timeout = 120
 graceful_shutdown_timeout = 10
 enabled_extensions = {extensions}
+jobboard_backend = {jobboard}
+jobboard_expiration_time = {expiry}
 
 [ironic]
 auth_type = none
@@ -60,11 +62,22 @@ class EngineProcess:
         deploy_timeout: int = 120,
         extensions: str = "",
         extra: str = "",
+        connection: str | None = None,
+        topic: str | None = None,
+        jobboard: str | None = None,
+        expiry: int = 30,
     ):
+        """:param connection: the database (default: a SQLite file of its own).
+        :param topic: the RPC topic (default: one of its own).
+        :param jobboard: the ``[engine] jobboard_backend`` of several engines
+            sharing ``connection`` and ``topic``; ``expiry`` is their
+            ``jobboard_expiration_time``.
+        """
         self.work_dir = work_dir
         os.makedirs(work_dir, exist_ok=True)
         self.host = f"engine-{uuidlib.uuid4().hex[:8]}"
-        self.topic = f"mogan-valence-test-{self.host}"
+        self.topic = topic or f"mogan-valence-test-{self.host}"
+        self.jobboard = jobboard or "none"
         self.transport_url = transport_url
         self.conf_path = os.path.join(work_dir, "engine.conf")
         with open(self.conf_path, "w") as f:
@@ -77,6 +90,9 @@ class EngineProcess:
                     ironic_url=ironic_url,
                     deploy_timeout=deploy_timeout,
                     extensions=extensions,
+                    connection=connection or f"sqlite:///{work_dir}/engine.sqlite",
+                    jobboard=self.jobboard,
+                    expiry=expiry,
                 )
                 + extra
             )
@@ -125,6 +141,7 @@ class EngineProcess:
             conf([], project="mogan-valence-test", default_config_files=[])
         conf.set_override("host", self.host, group="engine")
         conf.set_override("topic", self.topic, group="engine")
+        conf.set_override("jobboard_backend", self.jobboard, group="engine")
         transport = rpc.get_transport(conf, url=self.transport_url)
         return rpcapi.EngineAPI(transport=transport, conf=conf, timeout=rpc_timeout)
 

@@ -13,6 +13,7 @@ IMAGE_SOURCE = "image_source"
 NODE_UUID = "node_uuid"
 EXCLUDED_NODES = "excluded_nodes"
 FORCE_RELEASE = "force_release"  # delete: an admin's release past a failed clean
+POWER_TARGET = "power_target"  # power: on, off, reboot, soft_off, soft_reboot
 
 # Flows.
 CREATE_INSTANCE_FLOW = "create-instance"

@@ -3,6 +3,7 @@
 import json
 import os
 
+from mogan_valence.common import coordination
 from mogan_valence.valence import expether
 from mogan_valence.valence import inventory
 from tests import base
@@ -164,25 +165,40 @@ class TestComposeSlots(base.TestCase):
         valence = self.Valence(driver)
         return expether.PodManagers(base.CONF, valence), valence
 
+    @staticmethod
+    def free(pods, podm_id, limit) -> bool:
+        """Whether a compose on ``podm_id`` could start now (of ``limit``)."""
+        try:
+            with pods.coordination.slot(f"compose-{podm_id}", limit, timeout=0):
+                return True
+        except coordination.CoordinationError:
+            return False
+
     def test_expether_composes_one_at_a_time_by_default(self):
         pods, valence = self.slots("expether")
         self.assertEqual(expether.EXPETHER, pods.shape("p"))
         with pods.compose_slot("p"):
-            slot = pods._slots["p"]
-            self.assertFalse(slot.acquire(blocking=False))
-        self.assertTrue(slot.acquire(blocking=False))
-        slot.release()
+            self.assertFalse(self.free(pods, "p", 1))
+        self.assertTrue(self.free(pods, "p", 1))
         self.assertEqual(1, valence.reads)  # the shape is read once
 
     def test_rsd_has_no_limit_unless_configured(self):
         pods, _ = self.slots("redfishv1")
         self.assertEqual(expether.RSD, pods.shape("p"))
-        with pods.compose_slot("p"):
-            self.assertIsNone(pods._slots["p"])
+        with pods.compose_slot("p"), pods.compose_slot("p"):
+            self.assertTrue(self.free(pods, "p", 1))  # no slot was taken
         pods, _ = self.slots("redfishv1", max_concurrent_composes=2)
         with pods.compose_slot("q"):
-            self.assertTrue(pods._slots["q"].acquire(blocking=False))
-            self.assertFalse(pods._slots["q"].acquire(blocking=False))
+            with pods.compose_slot("q"):
+                self.assertFalse(self.free(pods, "q", 2))
+            self.assertTrue(self.free(pods, "q", 2))
         pods, _ = self.slots("expether", max_concurrent_composes=0)
-        with pods.compose_slot("r"):
-            self.assertIsNone(pods._slots["r"])
+        with pods.compose_slot("r"), pods.compose_slot("r"):
+            self.assertTrue(self.free(pods, "r", 1))
+
+    def test_slots_are_the_engine_coordinators(self):
+        shared = coordination.LocalCoordinator()
+        one = expether.PodManagers(base.CONF, self.Valence("expether"), shared)
+        two = expether.PodManagers(base.CONF, self.Valence("expether"), shared)
+        with one.compose_slot("p"):
+            self.assertFalse(self.free(two, "p", 1))

@@ -1,0 +1,222 @@
+"""Locks and bounded slots shared by every engine (tooz), or by the threads
+of one engine when no coordination backend is configured.
+
+- ``lock(name)``: one holder at a time (an instance is acted on by one
+  engine; the reconciler runs on one engine);
+- ``try_lock(name)``: the same, without waiting (yields whether it holds);
+- ``slot(name, size)``: at most ``size`` holders at a time (concurrent
+  composes on one pod manager), made of ``size`` locks.
+
+With tooz, held locks expire unless refreshed: a heartbeat thread refreshes
+them, so the locks of an engine that dies are free again after the
+backend's lock timeout (``[engine] jobboard_expiration_time`` unless the
+URL has ``?timeout=``).
+"""
+
+import contextlib
+import logging
+import random
+import threading
+import time
+import urllib.parse
+
+from oslo_config import cfg
+
+from mogan_valence.common import exception
+
+LOG = logging.getLogger(__name__)
+
+# How long a slot waits between two rounds of tries, at most.
+SLOT_POLL_MAX = 1.0
+
+
+class CoordinationError(exception.MoganValenceException):
+    msg_fmt = "Coordination failed: %(reason)s"
+
+
+def backend_url(conf: cfg.ConfigOpts) -> str | None:
+    """``[coordination] backend_url``, or the jobboard's Redis when unset."""
+    url = conf.coordination.backend_url
+    if url:
+        return url
+    board = conf.engine.jobboard_backend
+    if board and board != "none":
+        return board
+    return None
+
+
+class LocalCoordinator:
+    """Locks of one process: the single-engine path."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float | None = None):
+        lock = self._lock(name)
+        if not lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextlib.contextmanager
+    def try_lock(self, name: str):
+        lock = self._lock(name)
+        held = lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
+
+    @contextlib.contextmanager
+    def slot(self, name: str, size: int, timeout: float | None = None):
+        with self._guard:
+            slots = self._slots.setdefault(name, threading.BoundedSemaphore(size))
+        if not slots.acquire(timeout=timeout):
+            raise CoordinationError(reason=f"no {name} slot free after {timeout}s")
+        try:
+            yield
+        finally:
+            slots.release()
+
+
+class ToozCoordinator:
+    """Locks in a tooz backend (Redis), shared by every engine."""
+
+    def __init__(self, url: str, member_id: str):
+        from tooz import coordination as tooz_coordination
+
+        self._url = url
+        self._member_id = member_id
+        self._coordinator = tooz_coordination.get_coordinator(url, member_id.encode())
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._coordinator.start(start_heart=False)
+        # NOTE: tooz's own heart beats once per lock timeout, the very time
+        # a lock lives; beating four times as often keeps held locks alive.
+        interval = max(float(getattr(self._coordinator, "lock_timeout", 30)) / 4, 0.5)
+        self._heart = threading.Thread(
+            target=self._beat, args=(interval,), name="coordination-heart", daemon=True
+        )
+        self._heart.start()
+        LOG.info("Coordinating with other engines as %s", self._member_id)
+
+    def _beat(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self._coordinator.heartbeat()
+            except Exception as e:  # noqa: BLE001  (the next beat tries again)
+                LOG.warning("Coordination heartbeat failed: %s", e)
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self._coordinator.stop()
+        except Exception as e:  # noqa: BLE001  (the locks expire anyway)
+            LOG.warning("Could not leave the coordination backend cleanly: %s", e)
+
+    def _get(self, name: str):
+        return self._coordinator.get_lock(f"mogan-valence-{name}".encode())
+
+    @staticmethod
+    def _release(lock, name: str) -> None:
+        try:
+            lock.release()
+        except Exception as e:  # noqa: BLE001  (it expires by itself)
+            LOG.warning("Could not release lock %s: %s", name, e)
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float | None = None):
+        lock = self._get(name)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.05
+        # NOTE: polled rather than a blocking acquire: a backend that is
+        # down for a moment (Redis restarting) is waited for, not fatal.
+        while True:
+            try:
+                if lock.acquire(blocking=False):
+                    break
+            except Exception as e:  # noqa: BLE001  (tried again below)
+                LOG.warning("Could not ask for lock %s: %s", name, e)
+            if deadline is not None and time.monotonic() > deadline:
+                raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, SLOT_POLL_MAX)
+        try:
+            yield
+        finally:
+            self._release(lock, name)
+
+    @contextlib.contextmanager
+    def try_lock(self, name: str):
+        lock = self._get(name)
+        try:
+            held = lock.acquire(blocking=False)
+        except Exception as e:  # noqa: BLE001  (not held)
+            LOG.warning("Could not ask for lock %s: %s", name, e)
+            held = False
+        try:
+            yield held
+        finally:
+            if held:
+                self._release(lock, name)
+
+    @contextlib.contextmanager
+    def slot(self, name: str, size: int, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            for i in random.sample(range(size), size):
+                lock = self._get(f"{name}-slot-{i}")
+                try:
+                    held = lock.acquire(blocking=False)
+                except Exception as e:  # noqa: BLE001  (tried again below)
+                    LOG.warning("Could not ask for a %s slot: %s", name, e)
+                    held = False
+                if held:
+                    try:
+                        yield
+                    finally:
+                        self._release(lock, f"{name}-slot-{i}")
+                    return
+            if deadline is not None and time.monotonic() > deadline:
+                raise CoordinationError(reason=f"no {name} slot free after {timeout}s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, SLOT_POLL_MAX)
+
+
+def get_coordinator(conf: cfg.ConfigOpts, member_id: str):
+    """The coordinator this configuration asks for (not started).
+
+    Unless the URL says otherwise, a lock outlives a dead engine as long as
+    a jobboard claim does (``[engine] jobboard_expiration_time``): the job
+    of a dead engine is taken over when both have expired.
+    """
+    url = backend_url(conf)
+    if not url:
+        return LocalCoordinator()
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    if "timeout" not in query:
+        query["timeout"] = [str(conf.engine.jobboard_expiration_time)]
+        url = urllib.parse.urlunsplit(
+            parts._replace(query=urllib.parse.urlencode(query, doseq=True))
+        )
+    return ToozCoordinator(url, member_id)

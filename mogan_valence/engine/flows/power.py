@@ -1,0 +1,69 @@
+"""The power flow: one power action on an ACTIVE instance's node.
+
+A flow only so that, with a jobboard, it travels as a job like creates and
+deletes do (and is taken over if its engine dies); the single-engine path
+runs ``set_power`` directly.
+"""
+
+import logging
+
+from taskflow import task
+from taskflow.patterns import linear_flow
+
+from mogan_valence.common import exception
+from mogan_valence.common import states
+from mogan_valence.engine import faults
+from mogan_valence.engine.flows import constants
+from mogan_valence.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+POWER_FLOW = "power"
+
+
+def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
+    """Drive Ironic's power API and record the new power state, or a fault
+    naming the action (the instance stays as it was). Never raises."""
+    try:
+        power_state = ironic.set_power(node_uuid, target)
+    except Exception as e:  # noqa: BLE001  (recorded as a fault)
+        faults.record_power_failure(instance_uuid, f"power {target}", e)
+        return
+    try:
+        instance = instance_obj.Instance.get(None, instance_uuid)
+        instance.power_state = power_state
+        instance.save(expected_status=states.ACTIVE)
+    except exception.InvalidStateTransition:
+        LOG.warning("Instance %s left ACTIVE during power %s", instance_uuid, target)
+        return
+    except Exception:  # noqa: BLE001  (the next power action records it)
+        LOG.exception(
+            "Instance %s: could not record power state %s", instance_uuid, power_state
+        )
+        return
+    LOG.info("Instance %s: %s", instance_uuid, power_state)
+
+
+class SetPowerTask(task.Task):
+    """Reversion strategy: none (a failure is a fault, never a revert)."""
+
+    def __init__(self, ironic, **kwargs):
+        super().__init__(
+            name="set-power",
+            requires=[
+                constants.INSTANCE_UUID,
+                constants.NODE_UUID,
+                constants.POWER_TARGET,
+            ],
+            **kwargs,
+        )
+        self.ironic = ironic
+
+    def execute(self, instance_uuid, node_uuid, power_target):
+        set_power(self.ironic, instance_uuid, node_uuid, power_target)
+
+
+def get_power_flow(ironic):
+    flow = linear_flow.Flow(POWER_FLOW)
+    flow.add(SetPowerTask(ironic))
+    return flow

@@ -1,0 +1,113 @@
+from mogan_valence.engine import jobboard
+from tests import base
+
+
+class TestBoardConf(base.TestCase):
+    def test_redis_url(self):
+        conf = jobboard.board_conf("redis://:s3cret@redis.example:6380/3", "ns")
+        self.assertEqual(
+            ("redis", "redis.example", 6380, 3, "ns", "s3cret"),
+            (
+                conf["board"],
+                conf["host"],
+                conf["port"],
+                conf["db"],
+                conf["namespace"],
+                conf["password"],
+            ),
+        )
+        self.assertNotIn("ssl", conf)
+
+    def test_defaults_and_tls(self):
+        conf = jobboard.board_conf("rediss://h", "ns")
+        self.assertEqual((6379, 0, True), (conf["port"], conf["db"], conf["ssl"]))
+
+    def test_other_schemes_are_refused_by_name(self):
+        e = self.assertRaises(
+            jobboard.JobboardError, jobboard.board_conf, "zookeeper://h:2181", "ns"
+        )
+        self.assertIn("zookeeper", str(e))
+        self.assertIn("jobboard_backend", str(e))
+
+    def test_a_bad_db_is_named(self):
+        e = self.assertRaises(
+            jobboard.JobboardError, jobboard.board_conf, "redis://h/x", "ns"
+        )
+        self.assertIn("jobboard_backend", str(e))
+
+    def test_enabled(self):
+        self.assertFalse(jobboard.enabled(base.CONF))
+        self.config(group="engine", jobboard_backend="redis://h")
+        self.assertTrue(jobboard.enabled(base.CONF))
+
+
+class FakeStore:
+    def __init__(self, saved):
+        self.saved = saved
+
+    def load(self, book_uuid):
+        return self.saved
+
+
+class FakeJob:
+    uuid = "job-1"
+    name = "create-i"
+    book_uuid = "book-1"
+
+
+class FakeSaved:
+    instance_uuid = "i"
+
+
+class FakeRunner:
+    def __init__(self, ended=True):
+        self.ended = ended
+        self.calls = []
+
+    def run(self, context, saved, resumed, listeners, stopping):
+        self.calls.append((saved, resumed))
+        return self.ended
+
+
+class FakeBoard:
+    def claim(self, job, who, expiry=None):
+        self.claimed = (job, who, expiry)
+
+
+class TestConductor(base.TestCase):
+    def conductor(self, saved, runner):
+        from mogan_valence.common import coordination
+
+        return jobboard.Conductor(
+            "e",
+            FakeBoard(),
+            FakeStore(saved),
+            runner,
+            coordination.LocalCoordinator(),
+            9,
+            4,
+        )
+
+    def test_claims_expire(self):
+        c = self.conductor(FakeSaved(), FakeRunner())
+        c._jobboard.claim(FakeJob, "e")
+        self.assertEqual(9, c._jobboard._board.claimed[2])
+
+    def test_a_flow_that_ended_is_consumed_without_running(self):
+        runner = FakeRunner()
+        self.assertTrue(self.conductor(None, runner)._dispatch_job(FakeJob()))
+        self.assertEqual([], runner.calls)
+
+    def test_runs_the_saved_flow_resumed(self):
+        runner = FakeRunner()
+        saved = FakeSaved()
+        self.assertTrue(self.conductor(saved, runner)._dispatch_job(FakeJob()))
+        self.assertEqual([(saved, True)], runner.calls)
+
+    def test_a_stopping_engine_hands_the_job_back_before_running_it(self):
+        runner = FakeRunner()
+        c = self.conductor(FakeSaved(), runner)
+        c.stop()
+        self.assertFalse(c._dispatch_job(FakeJob()))
+        self.assertEqual([], runner.calls)
+        self.assertEqual([], c.running_jobs())
