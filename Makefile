@@ -4,7 +4,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test unit functional lint genconfig genpolicy venv clean bench-latency \
-	bench-concurrency bench-engine-cost bench-api
+	bench-concurrency bench-engine-cost bench-api bench-scaleout
 
 venv: $(STAMP)
 
@@ -35,6 +35,9 @@ bench-concurrency: $(STAMP)
 
 bench-engine-cost: $(STAMP)
 	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.engine_cost
+
+bench-scaleout: $(STAMP)
+	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.scaleout
 
 bench-api: $(STAMP)
 	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.api

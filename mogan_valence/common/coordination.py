@@ -64,10 +64,14 @@ class LocalCoordinator:
             return self._locks.setdefault(name, threading.Lock())
 
     @contextlib.contextmanager
-    def lock(self, name: str, timeout: float | None = None):
+    def lock(self, name: str, timeout: float | None = None, cancel=None):
         lock = self._lock(name)
-        if not lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not lock.acquire(timeout=0.2):
+            if deadline is not None and time.monotonic() > deadline:
+                raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
+            if cancel is not None and cancel():
+                raise CoordinationError(reason=f"gave up waiting for lock {name}")
         try:
             yield
         finally:
@@ -143,7 +147,9 @@ class ToozCoordinator:
             LOG.warning("Could not release lock %s: %s", name, e)
 
     @contextlib.contextmanager
-    def lock(self, name: str, timeout: float | None = None):
+    def lock(self, name: str, timeout: float | None = None, cancel=None):
+        """Hold ``name``; wait for it up to ``timeout`` (or until
+        ``cancel()`` is true), then raise ``CoordinationError``."""
         lock = self._get(name)
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.05
@@ -157,6 +163,8 @@ class ToozCoordinator:
                 LOG.warning("Could not ask for lock %s: %s", name, e)
             if deadline is not None and time.monotonic() > deadline:
                 raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
+            if cancel is not None and cancel():
+                raise CoordinationError(reason=f"gave up waiting for lock {name}")
             time.sleep(delay)
             delay = min(delay * 1.5, SLOT_POLL_MAX)
         try:

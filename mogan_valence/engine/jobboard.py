@@ -36,6 +36,7 @@ from taskflow.conductors.backends import impl_nonblocking
 from taskflow.jobs import backends as job_backends
 from taskflow.listeners import base as listener_base
 
+from mogan_valence.common import coordination
 from mogan_valence.common import exception
 from mogan_valence.engine import persistence
 
@@ -156,8 +157,19 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         if saved is None:
             LOG.info("Job %s: its flow has ended already", job.name)
             return True
-        name = f"instance-{saved.instance_uuid}"
-        with self._coordinator.lock(name):
+        try:
+            ended = self._run_locked(job, saved.instance_uuid)
+        except coordination.CoordinationError:
+            return False  # stopping while waiting for the instance: handed back
+        if not ended and not self.stopping:
+            # Not recorded (the database?): give it back after a pause, so
+            # that the engines do not spin on it.
+            time.sleep(1.0)
+        return ended
+
+    def _run_locked(self, job, instance_uuid: str) -> bool:
+        name = f"instance-{instance_uuid}"
+        with self._coordinator.lock(name, cancel=lambda: self.stopping):
             if self.stopping:
                 return False
             # Read again under the lock: the flow may have moved on.
@@ -165,7 +177,7 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
             if saved is None:
                 return True
             LOG.info("Engine %s runs job %s", self._name, job.name)
-            ended = self._runner.run(
+            return self._runner.run(
                 None,
                 saved,
                 resumed=True,
@@ -176,11 +188,6 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                 ],
                 stopping=lambda: self.stopping,
             )
-        if not ended and not self.stopping:
-            # Not recorded (the database?): give it back after a pause, so
-            # that the engines do not spin on it.
-            time.sleep(1.0)
-        return ended
 
 
 class _ExpiringClaims:

@@ -75,3 +75,12 @@ class TestLocal(base.TestCase):
     def _slot(self, name, size, timeout):
         with self.c.slot(name, size, timeout=timeout):
             pass
+
+
+class TestCancel(base.TestCase):
+    def test_a_wait_for_a_lock_can_be_given_up(self):
+        c = coordination.LocalCoordinator()
+        with c.lock("x"):
+            with self.assertRaises(coordination.CoordinationError):
+                with c.lock("x", cancel=lambda: True):
+                    pass
