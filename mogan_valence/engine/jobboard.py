@@ -27,6 +27,7 @@ and posted again.
 
 import datetime
 import logging
+import sys
 import threading
 import time
 import urllib.parse
@@ -110,13 +111,43 @@ class ExtendExpiryListener(listener_base.Listener):
         self._extend()
 
 
+class _QuietBoardFailures(logging.LoggerAdapter):
+    """The conductor's log, with its board failures (one per look at the
+    board, five a second while Redis is down) said once a minute, without
+    the traceback."""
+
+    EVERY = 60.0
+
+    def warn(self, msg, *args, **kwargs):  # taskflow calls the old name
+        self.warning(msg, *args, **kwargs)
+
+    def __init__(self, logger):
+        super().__init__(logger, {})
+        self._last = 0.0
+
+    def exception(self, msg, *args, **kwargs):
+        now = time.monotonic()
+        if now - self._last >= self.EVERY:
+            self._last = now
+            self.warning(
+                "%s (said once a minute while it lasts): %s",
+                msg % args if args else msg,
+                sys.exc_info()[1],
+            )
+
+
 class Conductor(impl_nonblocking.NonBlockingConductor):
     """Claims jobs with an expiry and runs their saved flows."""
 
     WAIT_TIMEOUT = IDLE_WAIT
 
     def __init__(self, name, board, store, runner, coordinator, expiry, size):
-        super().__init__(name, board, max_simultaneous_jobs=size)
+        super().__init__(
+            name,
+            board,
+            max_simultaneous_jobs=size,
+            log=_QuietBoardFailures(LOG),
+        )
         self._store = store
         self._runner = runner
         self._coordinator = coordinator

@@ -111,3 +111,18 @@ class TestConductor(base.TestCase):
         self.assertFalse(c._dispatch_job(FakeJob()))
         self.assertEqual([], runner.calls)
         self.assertEqual([], c.running_jobs())
+
+
+class TestQuietBoardFailures(base.TestCase):
+    def test_a_failing_board_is_said_once_a_minute_without_traceback(self):
+        log = jobboard._QuietBoardFailures(jobboard.LOG)
+        with self.assertLogs(jobboard.LOG, "WARNING") as logs:
+            for _ in range(5):
+                try:
+                    raise ConnectionError("redis down")
+                except ConnectionError:
+                    log.exception("Transient job board failure")
+            log.warn("kept: %s", "x")  # noqa: G010  (what taskflow calls)
+        self.assertEqual(2, len(logs.records))
+        self.assertIn("redis down", logs.output[0])
+        self.assertIsNone(logs.records[0].exc_info)
