@@ -1,6 +1,8 @@
 """mogan-valence-engine: the engine's RPC service."""
 
 import ctypes
+import logging
+import os
 import signal
 import sys
 import threading
@@ -8,7 +10,9 @@ import threading
 from oslo_config import cfg
 
 from mogan_valence.common import config
+from mogan_valence.common import coordination
 from mogan_valence.engine import extensions
+from mogan_valence.engine import jobboard
 from mogan_valence.engine import manager
 from mogan_valence.engine import service
 from mogan_valence.ironic import client as ironic_client
@@ -43,14 +47,23 @@ def main(argv: list[str] | None = None) -> int:
         ironic = ironic_client.IronicClient.from_conf(CONF)
         svc = service.EngineService(manager.EngineManager(ironic, CONF))
         svc.start()
-    except (extensions.ExtensionLoadError, ironic_exc.IronicError) as e:
+    except (
+        extensions.ExtensionLoadError,
+        ironic_exc.IronicError,
+        coordination.CoordinationError,
+        jobboard.JobboardError,
+    ) as e:
         print(f"mogan-valence-engine: {e}", file=sys.stderr)
         return 1
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    svc.stop(graceful_timeout=CONF.engine.graceful_shutdown_timeout)
+    if not svc.stop(graceful_timeout=CONF.engine.graceful_shutdown_timeout):
+        # Work still runs: end now, without waiting for its threads and
+        # without releasing its locks (they expire; see EngineManager.del_host).
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

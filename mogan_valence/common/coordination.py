@@ -45,6 +45,15 @@ def backend_url(conf: cfg.ConfigOpts) -> str | None:
     return None
 
 
+class Held:
+    """What ``lock`` yields: ``lost`` turns true when the backend says the
+    lock is no longer ours (it expired while this engine could not reach
+    the backend, or the backend lost its data): whoever holds it must stop
+    at its next step."""
+
+    lost = False
+
+
 class LocalCoordinator:
     """Locks of one process: the single-engine path."""
 
@@ -73,7 +82,7 @@ class LocalCoordinator:
             if cancel is not None and cancel():
                 raise CoordinationError(reason=f"gave up waiting for lock {name}")
         try:
-            yield
+            yield Held()
         finally:
             lock.release()
 
@@ -107,9 +116,19 @@ class ToozCoordinator:
 
         self._url = url
         self._member_id = member_id
-        self._coordinator = tooz_coordination.get_coordinator(url, member_id.encode())
+        try:
+            self._coordinator = tooz_coordination.get_coordinator(
+                url, member_id.encode()
+            )
+        except Exception as e:  # noqa: BLE001  (named without the URL)
+            raise CoordinationError(
+                reason="[coordination] backend_url (or [engine] jobboard_backend) "
+                f"is not a usable tooz URL ({type(e).__name__})"
+            ) from None
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
+        self._held: dict[int, tuple[Held, object]] = {}
+        self._held_lock = threading.Lock()
 
     def start(self) -> None:
         self._coordinator.start(start_heart=False)
@@ -128,6 +147,22 @@ class ToozCoordinator:
                 self._coordinator.heartbeat()
             except Exception as e:  # noqa: BLE001  (the next beat tries again)
                 LOG.warning("Coordination heartbeat failed: %s", e)
+            self._check_held()
+
+    def _check_held(self) -> None:
+        """Mark the locks the backend no longer gives us as lost (not on a
+        failure to ask: that is not knowing, and the lock may well be ours)."""
+        with self._held_lock:
+            held = list(self._held.values())
+        for handle, lock in held:
+            try:
+                ours = lock.is_still_owner()
+            except Exception as e:  # noqa: BLE001  (unknown: not lost)
+                LOG.debug("Could not check lock %s: %s", lock.name, e)
+                continue
+            if not ours and not handle.lost:
+                handle.lost = True
+                LOG.error("Lock %s is no longer held by this engine", lock.name)
 
     def stop(self) -> None:
         self._stop.set()
@@ -167,9 +202,14 @@ class ToozCoordinator:
                 raise CoordinationError(reason=f"gave up waiting for lock {name}")
             time.sleep(delay)
             delay = min(delay * 1.5, SLOT_POLL_MAX)
+        held = Held()
+        with self._held_lock:
+            self._held[id(held)] = (held, lock)
         try:
-            yield
+            yield held
         finally:
+            with self._held_lock:
+                self._held.pop(id(held), None)
             self._release(lock, name)
 
     @contextlib.contextmanager
@@ -220,11 +260,36 @@ def get_coordinator(conf: cfg.ConfigOpts, member_id: str):
     url = backend_url(conf)
     if not url:
         return LocalCoordinator()
+    return ToozCoordinator(
+        tooz_url(url, conf.engine.jobboard_expiration_time), member_id
+    )
+
+
+def tooz_url(url: str, expiry: int) -> str:
+    """The URL as tooz reads it, for a redis:// URL as the jobboard reads it.
+
+    tooz takes the database and TLS from the query and the password as it
+    is written: ``/N`` becomes ``db=N``, ``rediss://`` becomes ``ssl=true``,
+    a percent-encoded password is decoded (unless it holds a character a
+    URL cannot carry there), and ``timeout`` defaults to ``expiry``.
+    """
     parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        return url  # another tooz backend: as given
     query = urllib.parse.parse_qs(parts.query)
-    if "timeout" not in query:
-        query["timeout"] = [str(conf.engine.jobboard_expiration_time)]
-        url = urllib.parse.urlunsplit(
-            parts._replace(query=urllib.parse.urlencode(query, doseq=True))
-        )
-    return ToozCoordinator(url, member_id)
+    query.setdefault("timeout", [str(expiry)])
+    db = parts.path.strip("/")
+    if db:
+        query.setdefault("db", [db])
+    if parts.scheme == "rediss":
+        query.setdefault("ssl", ["true"])
+    netloc = parts.netloc
+    if parts.password:
+        password = urllib.parse.unquote(parts.password)
+        if not set(password) & set("/?#"):
+            user = parts.username or ""
+            host = netloc.rpartition("@")[2]
+            netloc = f"{user}:{password}@{host}"
+    return urllib.parse.urlunsplit(
+        ("redis", netloc, "", urllib.parse.urlencode(query, doseq=True), "")
+    )

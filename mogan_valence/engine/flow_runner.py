@@ -152,7 +152,9 @@ class FlowRunner:
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
             self._ensure_error(instance_uuid, saved.kind, e)
             self._save_steps(instance_uuid, timer)
-        if self._settled(instance_uuid):
+        # A power action leaves the instance as it found it: ended, whatever
+        # the instance does meanwhile.
+        if saved.kind == persistence.POWER or self._settled(instance_uuid):
             self._forget(saved)
             return True
         else:

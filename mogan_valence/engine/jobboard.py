@@ -33,13 +33,16 @@ import time
 import urllib.parse
 
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
 from taskflow.conductors.backends import impl_nonblocking
 from taskflow.jobs import backends as job_backends
 from taskflow.listeners import base as listener_base
 
 from mogan_valence.common import coordination
 from mogan_valence.common import exception
+from mogan_valence.common import states
 from mogan_valence.engine import persistence
+from mogan_valence.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -69,8 +72,13 @@ def board_conf(url: str, namespace: str) -> dict:
     try:
         port = parsed.port or 6379
         db = int(parsed.path.strip("/") or 0)
-    except ValueError as e:
-        raise JobboardError(reason=f"bad [engine] jobboard_backend URL: {e}") from e
+    except ValueError:
+        # NOTE: not the parser's message: it may quote a part of a password.
+        raise JobboardError(
+            reason="[engine] jobboard_backend is not a valid URL: a port or "
+            "database number is not a number (percent-encode '/', '?', '#' "
+            "and '@' in a password)"
+        ) from None
     conf = {
         "board": "redis",
         "host": parsed.hostname or "127.0.0.1",
@@ -154,6 +162,7 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         self._expiry = expiry
         self._running: dict[str, object] = {}
         self._running_lock = threading.Lock()
+        self._lost: set[str] = set()
         # NOTE: the stock conductor claims without an expiry, and a Redis
         # claim without one outlives a dead engine forever.
         self._jobboard = _ExpiringClaims(board, expiry)
@@ -172,16 +181,46 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         except Exception as e:  # noqa: BLE001  (the heartbeat tries again)
             LOG.warning("Could not extend the claim on job %s: %s", job.name, e)
 
+    def check_claims(self) -> None:
+        """Extend the claim of every running job, and mark a job whose
+        claim is no longer ours (it lapsed while Redis was out of reach, or
+        Redis lost it) as lost: its flow stops at its next step, since
+        another engine may take it over."""
+        for job in self.running_jobs():
+            self.extend(job)
+            try:
+                owner = self._jobboard.find_owner(job)
+            except TypeError:
+                owner = None  # taskflow's way of saying the claim is gone
+            except Exception as e:  # noqa: BLE001  (not knowing is not losing)
+                LOG.debug("Could not check the claim on job %s: %s", job.name, e)
+                continue
+            if owner != self._name and job.uuid not in self._lost:
+                self._lost.add(job.uuid)
+                LOG.error(
+                    "Job %s is no longer claimed by this engine (owner: %s); "
+                    "its flow stops after the step it runs",
+                    job.name,
+                    owner,
+                )
+
     def _dispatch_job(self, job):
         """Run the job's flow; True when it ended (consume), False to hand
-        it back (abandon): the engine stops, or the end was not recorded."""
+        it back (abandon): the engine stops, the claim or the instance lock
+        was lost, or the end was not recorded. Never raises (taskflow would
+        trash the job)."""
         with self._running_lock:
             self._running[job.uuid] = job
         try:
             return self._run_job(job)
+        except Exception:  # noqa: BLE001  (handed back, tried again)
+            LOG.exception("Job %s could not run; handing it back", job.name)
+            time.sleep(1.0)
+            return False
         finally:
             with self._running_lock:
                 self._running.pop(job.uuid, None)
+            self._lost.discard(job.uuid)
 
     def _run_job(self, job) -> bool:
         saved = self._store.load(job.book_uuid)
@@ -200,8 +239,12 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
 
     def _run_locked(self, job, instance_uuid: str) -> bool:
         name = f"instance-{instance_uuid}"
-        with self._coordinator.lock(name, cancel=lambda: self.stopping):
-            if self.stopping:
+        with self._coordinator.lock(name, cancel=lambda: self.stopping) as held:
+
+            def stop_here() -> bool:
+                return self.stopping or held.lost or job.uuid in self._lost
+
+            if stop_here():
                 return False
             # Read again under the lock: the flow may have moved on.
             saved = self._store.load(job.book_uuid)
@@ -217,7 +260,7 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                         engine, lambda: self.extend(job)
                     )
                 ],
-                stopping=lambda: self.stopping,
+                stopping=stop_here,
             )
 
 
@@ -248,7 +291,10 @@ class JobBoard:
         self.conf = conf
         self.store = store
         self.expiry = conf.engine.jobboard_expiration_time
-        self.name = conf.engine.host
+        # NOTE: one name per process, not per host: a claim by the same name
+        # is extended, not refused, so an engine restarted within the
+        # expiry would otherwise keep its dead predecessor's jobs forever.
+        self.name = f"{conf.engine.host}-{uuidutils.generate_uuid()[:8]}"
         try:
             self.board = job_backends.fetch(
                 conf.engine.jobboard_name,
@@ -311,30 +357,33 @@ class JobBoard:
         """Extend the claim of every running job, for steps that last
         longer than a claim (a deploy, a cleaning)."""
         while not self._stop.wait(self.expiry / 4):
-            for job in self.conductor.running_jobs():
-                self.conductor.extend(job)
+            self.conductor.check_claims()
 
     def stop(self, timeout: float | None) -> bool:
-        """Suspend every flow after its current step and hand its job back;
-        what is still running after ``timeout`` is handed back as it is.
+        """Suspend every flow after its current step and hand its job back,
+        waiting up to ``timeout``.
 
-        Returns False in the latter case.
+        Returns False if flows were still running then: their claims and
+        locks must then be left to expire (the process exits without
+        releasing them), since a job handed back while its step still runs
+        could run on two engines at once.
         """
         self.conductor.stop()
         done = self.conductor.wait(timeout)
-        if not done:
-            for job in self.conductor.running_jobs():
-                LOG.warning("Handing back job %s while it runs", job.name)
-                try:
-                    self.board.abandon(job, self.name)
-                except Exception as e:  # noqa: BLE001  (its claim expires)
-                    LOG.warning("Could not hand back job %s: %s", job.name, e)
         self._stop.set()
+        if not done:
+            LOG.warning(
+                "%d job(s) still running; their claims expire in %ss and "
+                "another engine takes them over",
+                len(self.conductor.running_jobs()),
+                self.expiry,
+            )
+            return False
         try:
             self.board.close()
         except Exception:  # noqa: BLE001
             LOG.debug("Closing the board failed", exc_info=True)
-        return done
+        return True
 
     # -- orphans ---------------------------------------------------------------
 
@@ -359,6 +408,8 @@ class JobBoard:
                 if saved.book.uuid in posted:
                     continue
                 if saved.book.created_at and saved.book.created_at > horizon:
+                    continue  # maybe on its way to the board
+                if not self._worth_posting(saved):
                     continue
                 LOG.warning(
                     "The %s of instance %s is saved but on no job; posting it again",
@@ -372,3 +423,24 @@ class JobBoard:
                     continue
                 count += 1
             return count
+
+    def _worth_posting(self, saved: persistence.SavedFlow) -> bool:
+        """False (and the flow forgotten) for a create whose instance was
+        never written (the engine died in between; the caller got an error)
+        and for any flow of a deleted instance."""
+        try:
+            instance = instance_obj.Instance.get(None, saved.instance_uuid)
+        except exception.InstanceNotFound:
+            status = None
+        else:
+            status = instance.status
+        if status not in (None, states.DELETED):
+            return True
+        LOG.info(
+            "Dropping the saved %s of %s: the instance is %s",
+            saved.kind,
+            saved.instance_uuid,
+            status or "not there",
+        )
+        self.store.done(saved)
+        return False

@@ -11,6 +11,7 @@ Errors a caller can expect are raised as the types of
 """
 
 import logging
+import time
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -178,16 +179,24 @@ class EngineManager:
     def del_host(self, timeout: float | None = None) -> bool:
         """Stop taking work; wait up to ``timeout`` for work in flight.
 
-        Returns False if work was still running when the time ran out; it
-        resumes at the next start.
+        Returns False if work was still running when the time ran out: it
+        resumes at the next start (or, with a jobboard, on another engine
+        once its claims and locks expire). The caller must then end the
+        process at once: the locks of that work are not released, since
+        releasing them would let another engine run it beside this one.
         """
         if self.workers is None:
             return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining():
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         idle = True
         if self.board is not None:
-            idle = self.board.stop(timeout)
-        idle = self.workers.stop(timeout) and idle
-        if self.coordinator is not None:
+            idle = self.board.stop(remaining())
+        idle = self.workers.stop(remaining()) and idle
+        if idle and self.coordinator is not None:
             self.coordinator.stop()
         return idle
 
@@ -569,11 +578,10 @@ class EngineManager:
         return obj
 
     def _post_power(self, obj: instance_obj.Instance, target: str) -> None:
-        """Post a power action as a job; refused while another engine acts
-        on the instance (it holds the instance's lock)."""
-        with self.coordinator.try_lock(f"instance-{obj.uuid}") as free:
-            if not free:
-                raise workers.busy(obj.uuid)
+        """Post a power action as a job; refused while another operation
+        of the instance is saved (posted, or running on an engine)."""
+        if self.board.store.has_flow(obj.uuid):
+            raise workers.busy(obj.uuid)
         saved = self._store.new(
             persistence.POWER,
             obj.uuid,

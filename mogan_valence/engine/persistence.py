@@ -182,6 +182,20 @@ class FlowStore:
             return None
         return SavedFlow(book, details[0])
 
+    def has_flow(self, instance_uuid: str) -> bool:
+        """Whether a flow of this store is saved for the instance."""
+        tables = self.backend.get_connection()._tables
+        names = [
+            f"{self.prefix}{kind}:{instance_uuid}" for kind in (CREATE, DELETE, POWER)
+        ]
+        with self.backend.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(tables.logbooks.c.uuid)
+                .where(tables.logbooks.c.name.in_(names))
+                .limit(1)
+            ).first()
+        return found is not None
+
     def unfinished(self) -> list[SavedFlow]:
         """The flows this engine host left behind, oldest first."""
         conn = self.backend.get_connection()

@@ -75,14 +75,17 @@ class EngineService:
             except Exception:  # noqa: BLE001  (next run tries again)
                 LOG.exception("Periodic task %s failed", task.name)
 
-    def stop(self, graceful_timeout: float | None = None) -> None:
+    def stop(self, graceful_timeout: float | None = None) -> bool:
         """Stop taking requests, then let work in flight finish (bounded)."""
         self._stop.set()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
             self._server = None
-        self.manager.del_host(timeout=graceful_timeout)
+        # Before the locks go: a periodic task (the reconciler) still
+        # running holds one.
         for thread in self._periodic:
             thread.join(timeout=5)
+        idle = self.manager.del_host(timeout=graceful_timeout)
         LOG.info("Engine %s stopped", self.conf.engine.host)
+        return idle

@@ -23,7 +23,32 @@ POWER_FLOW = "power"
 
 def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
     """Drive Ironic's power API and record the new power state, or a fault
-    naming the action (the instance stays as it was). Never raises."""
+    naming the action (the instance stays as it was). Never raises.
+
+    Nothing is sent unless the instance is still ACTIVE on ``node_uuid``: a
+    power action that waited (behind a delete, with a jobboard) must not
+    touch a node that is being cleaned or that holds another instance.
+    """
+    try:
+        current = instance_obj.Instance.get(None, instance_uuid)
+    except exception.InstanceNotFound:
+        current = None
+    except Exception:  # noqa: BLE001  (not knowing: nothing is sent)
+        LOG.exception("Instance %s: power %s not sent", instance_uuid, target)
+        return
+    if (
+        current is None
+        or current.status != states.ACTIVE
+        or current.node_uuid != node_uuid
+    ):
+        LOG.warning(
+            "Instance %s: power %s not sent: the instance is %s on node %s now",
+            instance_uuid,
+            target,
+            current.status if current else "gone",
+            current.node_uuid if current else None,
+        )
+        return
     try:
         power_state = ironic.set_power(node_uuid, target)
     except Exception as e:  # noqa: BLE001  (recorded as a fault)

@@ -1,4 +1,5 @@
 import threading
+import urllib.parse
 
 from mogan_valence.common import coordination
 from tests import base
@@ -84,3 +85,35 @@ class TestCancel(base.TestCase):
             with self.assertRaises(coordination.CoordinationError):
                 with c.lock("x", cancel=lambda: True):
                     pass
+
+
+class TestToozUrl(base.TestCase):
+    def test_db_tls_password_and_timeout_as_tooz_reads_them(self):
+        url = coordination.tooz_url("rediss://:p%40ss@h:6380/2", 30)
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        self.assertEqual("redis", parts.scheme)
+        self.assertEqual(
+            ("p@ss", "h", 6380), (parts.password, parts.hostname, parts.port)
+        )
+        self.assertEqual({"timeout": ["30"], "db": ["2"], "ssl": ["true"]}, query)
+
+    def test_what_the_url_says_wins(self):
+        url = coordination.tooz_url("redis://h/1?timeout=7&db=3", 30)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        self.assertEqual({"timeout": ["7"], "db": ["3"]}, query)
+
+    def test_other_backends_are_left_alone(self):
+        self.assertEqual(
+            "etcd3+http://h:2379", coordination.tooz_url("etcd3+http://h:2379", 30)
+        )
+
+    def test_a_bad_url_is_named_without_its_secrets(self):
+        e = self.assertRaises(
+            coordination.CoordinationError,
+            coordination.ToozCoordinator,
+            "nosuchdriver://:s3cret@h",
+            "e",
+        )
+        self.assertNotIn("s3cret", str(e))
+        self.assertIn("backend_url", str(e))

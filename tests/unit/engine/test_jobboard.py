@@ -1,3 +1,5 @@
+import fixtures
+
 from mogan_valence.engine import jobboard
 from tests import base
 
@@ -126,3 +128,91 @@ class TestQuietBoardFailures(base.TestCase):
         self.assertEqual(2, len(logs.records))
         self.assertIn("redis down", logs.output[0])
         self.assertIsNone(logs.records[0].exc_info)
+
+
+class OwnerBoard(FakeBoard):
+    def __init__(self, owner):
+        self.owner = owner
+
+    def find_owner(self, job):
+        if isinstance(self.owner, Exception):
+            raise self.owner
+        return self.owner
+
+
+class ExtendableJob(FakeJob):
+    def extend_expiry(self, expiry):
+        self.extended = expiry
+
+
+class TestLostClaims(base.TestCase):
+    def conductor(self, owner):
+        from mogan_valence.common import coordination
+
+        c = jobboard.Conductor(
+            "e",
+            OwnerBoard(owner),
+            FakeStore(FakeSaved()),
+            FakeRunner(),
+            coordination.LocalCoordinator(),
+            9,
+            4,
+        )
+        job = ExtendableJob()
+        c._running[job.uuid] = job
+        return c, job
+
+    def test_a_claim_of_another_engine_is_lost(self):
+        c, job = self.conductor("other")
+        c.check_claims()
+        self.assertEqual(9, job.extended)
+        self.assertIn(job.uuid, c._lost)
+
+    def test_a_claim_that_vanished_is_lost(self):
+        c, job = self.conductor(TypeError("no owner"))  # taskflow's way
+        c.check_claims()
+        self.assertIn(job.uuid, c._lost)
+
+    def test_not_knowing_is_not_losing(self):
+        c, job = self.conductor(ConnectionError("redis down"))
+        c.check_claims()
+        self.assertNotIn(job.uuid, c._lost)
+        c, job = self.conductor("e")
+        c.check_claims()
+        self.assertNotIn(job.uuid, c._lost)
+
+    def test_a_lost_job_stops_before_its_first_step(self):
+        c, job = self.conductor("other")
+        c._lost.add(job.uuid)
+        del c._running[job.uuid]
+        self.assertFalse(c._run_locked(job, "i"))
+        self.assertEqual([], c._runner.calls)
+
+
+class TestDispatchNeverRaises(base.TestCase):
+    def test_an_error_hands_the_job_back(self):
+        from mogan_valence.common import coordination
+
+        class Broken(FakeStore):
+            def load(self, book_uuid):
+                raise RuntimeError("database gone")
+
+        self.useFixture(fixtures.MockPatch("time.sleep"))
+        c = jobboard.Conductor(
+            "e",
+            FakeBoard(),
+            Broken(None),
+            FakeRunner(),
+            coordination.LocalCoordinator(),
+            9,
+            4,
+        )
+        self.assertFalse(c._dispatch_job(FakeJob()))
+        self.assertEqual([], c.running_jobs())
+
+    def test_a_bad_url_is_named_without_quoting_it(self):
+        e = self.assertRaises(
+            jobboard.JobboardError, jobboard.board_conf, "redis://:s3cr/et@h", "ns"
+        )
+        self.assertNotIn("s3cr", str(e))
+        self.assertIn("jobboard_backend", str(e))
