@@ -43,6 +43,9 @@ class Stack:
         self.preset_nodes = preset_nodes
         self.workers = workers
         self._exit = contextlib.ExitStack()
+        # Status polls made by wait() so far (engine_cost takes their cost
+        # out of the flow's).
+        self.polls = 0
 
     def __enter__(self):
         # The in-process simulator would print every request it serves.
@@ -135,6 +138,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             got = self.api.get_instance(CTX, uuid)
+            self.polls += 1
             if got["instance"].status in until:
                 return got
             if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ returns model rows detached from the session; callers (the object layer)
 copy them into versioned objects. Nothing above ``objects/`` calls this module.
 """
 
+import contextlib
 from typing import Any
 
 from oslo_db import exception as db_exc
@@ -21,6 +22,11 @@ from mogan_valence.db import models
 # two deferred transactions that both read then write deadlock, and SQLite
 # answers "database is locked" at once instead of waiting.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Idle SQLite connections kept open for reuse; more may be open at once (they
+# are closed when returned beyond this many).
+SQLITE_POOL_SIZE = 8
+# Execution option of a read-only transaction (see ``_reading``).
+_READ_ONLY = "mogan_valence_read_only"
 
 
 def _tune_sqlite(engine) -> None:
@@ -35,9 +41,11 @@ def _tune_sqlite(engine) -> None:
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
 
     # NOTE: oslo.db emits a plain (deferred) BEGIN in a "begin" listener of
-    # its own. Ours replaces it: it takes the write lock up front, so that a
-    # transaction never has to upgrade from reading to writing, and writers
-    # queue (busy_timeout) instead of deadlocking. It keeps oslo.db's
+    # its own. Ours replaces it: a transaction that may write takes the write
+    # lock up front, so that it never has to upgrade from reading to writing,
+    # and writers queue (busy_timeout) instead of deadlocking. A read-only
+    # one (``_reading``) begins deferred: in WAL mode it reads a snapshot
+    # and neither waits for nor blocks the writer. It keeps oslo.db's
     # "in_transaction" marker, which oslo.db clears on commit and rollback.
     for listener in list(engine.dispatch.begin):
         if getattr(listener, "__name__", "") == "_sqlite_emit_begin":
@@ -46,12 +54,38 @@ def _tune_sqlite(engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
         if "in_transaction" not in conn.info:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             conn.info["in_transaction"] = True
 
+    old_pool = engine.pool
+    if isinstance(old_pool, sa.pool.NullPool):
+        # NOTE: oslo.db gives a SQLite file NullPool: every transaction
+        # opened a new connection, which ran the PRAGMAs above and read the
+        # schema again (most of the cost of a short transaction, and the
+        # engine runs several per step: its own and taskflow's saves). A
+        # file database is shared safely by pooled connections, one thread
+        # at a time each (SQLAlchemy opens them with check_same_thread
+        # off); nothing ever waits for one (no overflow limit), and none
+        # needs a ping (no server to lose it).
+        engine.pool = sa.pool.QueuePool(
+            old_pool._creator,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=-1,
+            recycle=old_pool._recycle,
+            echo=old_pool.echo,
+            logging_name=old_pool._orig_logging_name,
+            reset_on_return=old_pool._reset_on_return,
+            pre_ping=False,
+            _dispatch=old_pool.dispatch,
+            dialect=old_pool._dialect,
+        )
     # oslo.db connected once to test the engine, before these listeners
     # existed: drop that connection so that every connection is tuned.
-    engine.dispose()
+    old_pool.dispose()
+    engine.pool.dispose()
 
 
 def _new_context_manager():
@@ -85,6 +119,14 @@ def dispose() -> None:
 
 def _reader():
     return _context_manager.reader
+
+
+@contextlib.contextmanager
+def _reading(context):
+    """A read-only session (on SQLite, a deferred transaction)."""
+    with _reader().using(_ctx(context)) as session:
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
 
 
 def _writer():
@@ -157,7 +199,7 @@ def _instance_query(session, uuid: str):
 
 
 def instance_get(context, uuid: str) -> models.Instance:
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         row = _instance_query(session, uuid)
     if row is None:
         raise exception.InstanceNotFound(instance=uuid)
@@ -185,7 +227,7 @@ def instance_get_all(
     if project_id is not None:
         query = query.where(models.Instance.project_id == project_id)
     if marker is not None:
-        with _reader().using(_ctx(context)) as session:
+        with _reading(context) as session:
             marker_id = session.execute(
                 sa.select(models.Instance.id).where(
                     models.Instance.uuid == marker,
@@ -215,7 +257,7 @@ def instance_get_all(
         )
     if limit is not None:
         query = query.limit(limit)
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         return list(session.execute(query).scalars())
 
 
@@ -342,7 +384,7 @@ def _check_quota(
 
 def quota_get(context, project_id: str) -> tuple[dict[str, int | None], dict]:
     """(limits set for the project, None where the default applies; usage)."""
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         row = session.execute(
             sa.select(models.ProjectQuota).where(
                 models.ProjectQuota.project_id == project_id
@@ -396,7 +438,7 @@ def instance_fault_get_by_instance_uuids(
         .where(models.InstanceFault.instance_uuid.in_(instance_uuids))
         .order_by(models.InstanceFault.id.desc())
     )
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         for row in session.execute(query).scalars():
             result[row.instance_uuid].append(row)
     return result
@@ -438,7 +480,7 @@ def flavor_create(context, values: dict[str, Any]) -> models.Flavor:
 
 def flavor_get(context, ident: str) -> models.Flavor:
     """A flavor by uuid, or by name when no uuid matches."""
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         row = session.execute(
             sa.select(models.Flavor).where(models.Flavor.uuid == ident)
         ).scalar_one_or_none()
@@ -469,13 +511,13 @@ def flavor_get_all(
         )
     if not include_disabled:
         query = query.where(models.Flavor.disabled.is_(False))
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         return list(session.execute(query).scalars())
 
 
 def flavor_access_get(context, flavor_uuid: str) -> list[str]:
     """The projects on a flavor's access list."""
-    with _reader().using(_ctx(context)) as session:
+    with _reading(context) as session:
         return list(
             session.execute(
                 sa.select(models.FlavorProject.project_id)

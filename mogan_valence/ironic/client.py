@@ -225,7 +225,7 @@ class IronicClient:
             LOG.info("Node %s already exists in Ironic; using it", node_uuid)
             return existing
         try:
-            self._call(
+            _, created = self._call(
                 f"create node {node_uuid}",
                 self.client.http_client.json_request,
                 "POST",
@@ -241,6 +241,9 @@ class IronicClient:
             return existing
         except ironic_exc.BadRequest as e:
             raise exc.IronicError(reason=f"Ironic refused node {node_uuid}: {e}") from e
+        if isinstance(created, dict) and created.get("uuid") == node_uuid:
+            # Ironic answers a create with the whole node: no second read.
+            return {key: created.get(key) for key in NODE_FIELDS}
         return self.get_node(node_uuid)
 
     def create_port(self, node_uuid: str, address: str) -> None:
@@ -285,8 +288,9 @@ class IronicClient:
             node_uuid, [{"op": "add", "path": "/instance_uuid", "value": instance_uuid}]
         )
 
-    def unclaim_node(self, node_uuid: str) -> None:
-        node = self.get_node(node_uuid)
+    def unclaim_node(self, node_uuid: str, node: dict | None = None) -> None:
+        """:param node: the node as just read, to save a request."""
+        node = node or self.get_node(node_uuid)
         ops = []
         if node["instance_uuid"]:
             ops.append({"op": "remove", "path": "/instance_uuid"})
@@ -478,7 +482,7 @@ class IronicClient:
         if node is None:
             return False
         if node["instance_uuid"] and not node["allocation_uuid"]:
-            self.unclaim_node(node_uuid)
+            self.unclaim_node(node_uuid, node=node)
         if node["allocation_uuid"]:
             self.delete_allocation(node["allocation_uuid"])
         if (

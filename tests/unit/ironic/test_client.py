@@ -265,6 +265,19 @@ class TestLookBeforeCreate(IronicClientTestCase):
         posts = self.api.requests("POST", "/v1/nodes")
         self.assertEqual(1, len(posts))
         self.assertEqual(NODE, posts[0][2]["uuid"])
+        # The POST's answer is the node: only the look before it reads.
+        self.assertEqual(1, len(self.api.requests("GET")))
+
+    def test_claimed_node_is_unclaimed_and_deleted_after_one_read(self):
+        self.api.add_node(state="manageable", instance_uuid=INSTANCE)
+        self.api.mocker.delete(f"{ENDPOINT}/v1/nodes/{NODE}", status_code=204, text="")
+        self.assertTrue(self.ironic.delete_node(NODE))
+        self.assertEqual(1, len(self.api.requests("GET")))
+        self.assertEqual(
+            [[{"op": "remove", "path": "/instance_uuid"}]],
+            [body for _, _, body in self.api.requests("PATCH")],
+        )
+        self.assertEqual(1, len(self.api.requests("DELETE")))
 
     def test_bmc_password_never_reaches_the_logs(self):
         logger = logging.getLogger("keystoneauth")
