@@ -344,3 +344,29 @@ class TestOneWorkerPerInstance(base.EngineTestCase):
         self.manager.delete_instance(self.ctx, self.created.uuid)
         self.manager.wait_idle(30)
         self.assertEqual(states.DELETED, self.status()["instance"].status)
+
+
+class TestPowerWaitsItsTurn(base.EngineTestCase):
+    """A power action that waited (behind a delete, on a jobboard) sends
+    nothing unless its instance is still ACTIVE on the same node."""
+
+    def test_nothing_is_sent_to_a_node_the_instance_left(self):
+        from mogan_valence.engine.flows import power
+
+        instance = self.create()["instance"]
+        power.set_power(self.ironic, instance.uuid, "another-node", "off")
+        self.assertFalse([c for c in self.ironic.calls if c[0] == "set_power"])
+
+    def test_nothing_is_sent_once_the_instance_is_not_active(self):
+        from mogan_valence.engine.flows import power
+
+        instance = self.create()["instance"]
+        node = instance.node_uuid
+        instance.status = states.ERROR
+        instance.save()
+        power.set_power(self.ironic, instance.uuid, node, "off")
+        self.assertFalse([c for c in self.ironic.calls if c[0] == "set_power"])
+        instance.status = states.ACTIVE
+        instance.save()
+        power.set_power(self.ironic, instance.uuid, node, "off")
+        self.assertTrue([c for c in self.ironic.calls if c[0] == "set_power"])
