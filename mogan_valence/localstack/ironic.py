@@ -47,7 +47,7 @@ automated_clean = false
 sync_power_state_interval = -1
 
 [database]
-connection = sqlite:///{run_dir}/state/ironic.sqlite
+connection = {connection}
 
 [dhcp]
 dhcp_provider = none
@@ -81,8 +81,14 @@ def _bin(name: str) -> str:
 class StandaloneIronic:
     START_TIMEOUT = 60.0
 
-    def __init__(self, run_dir: str, http_port: int | None = None):
+    def __init__(
+        self, run_dir: str, http_port: int | None = None, connection: str | None = None
+    ):
+        """:param connection: Ironic's database (default: a SQLite file in
+        ``run_dir``); an empty MySQL/MariaDB database works too, and takes
+        concurrent allocations without SQLite's lock errors."""
         self.run_dir = run_dir
+        self.connection = connection or f"sqlite:///{run_dir}/state/ironic.sqlite"
         self.port = process.free_port()
         self.http_port = http_port or process.free_port()
         self.conf_path = os.path.join(run_dir, "ironic.conf")
@@ -111,7 +117,10 @@ class StandaloneIronic:
         with open(self.conf_path, "w") as f:
             f.write(
                 _CONF.format(
-                    run_dir=self.run_dir, port=self.port, http_port=self.http_port
+                    run_dir=self.run_dir,
+                    port=self.port,
+                    http_port=self.http_port,
+                    connection=self.connection,
                 )
             )
         # create_schema, not upgrade: upgrade fails on a fresh SQLite file.

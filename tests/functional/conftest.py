@@ -11,6 +11,7 @@ import os
 import uuid as uuidlib
 
 import pytest
+import sqlalchemy
 
 from mogan_valence.localstack import ironic as local_ironic
 from mogan_valence.localstack.redis import RedisServer
@@ -34,11 +35,32 @@ def transport_url():
     return url
 
 
+def _ironic_database() -> str | None:
+    """A fresh MariaDB database for the test Ironic when tools/with_services.py
+    runs one (CI does): as deployments run it, and without the lock errors
+    SQLite gives Ironic's allocations under concurrent creates. None: SQLite."""
+    for url in os.environ.get("OS_TEST_DBAPI_ADMIN_CONNECTION", "").split(";"):
+        if url.startswith("mysql"):
+            name = f"ironic_{uuidlib.uuid4().hex[:8]}"
+            engine = sqlalchemy.create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(
+                        f"CREATE DATABASE {name} CHARACTER SET utf8mb4"
+                    )
+            finally:
+                engine.dispose()
+            return f"{url.rstrip('/')}/{name}?charset=utf8mb4"
+    return None
+
+
 @pytest.fixture(scope="session")
 def ironic(tmp_path_factory):
     if not local_ironic.available():
         _unavailable("the ironic package is not installed")
-    server = local_ironic.StandaloneIronic(str(tmp_path_factory.mktemp("ironic")))
+    server = local_ironic.StandaloneIronic(
+        str(tmp_path_factory.mktemp("ironic")), connection=_ironic_database()
+    )
     server.start()
     yield server
     server.stop()
