@@ -53,7 +53,9 @@ class Direct:
         return node["uuid"]
 
     def delete(self, node_uuid: str) -> None:
-        self.ironic.undeploy(node_uuid)
+        # Retired as the engine retires a composed node: the same calls
+        # (the PATCH, and a teardown that ends in manageable).
+        self.ironic.undeploy(node_uuid, retire=True)
         self.ironic.delete_node(node_uuid)
         self.valence.release_node(node_uuid)
 
