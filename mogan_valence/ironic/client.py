@@ -472,13 +472,16 @@ class IronicClient:
             ) from e
         return node["power_state"]
 
-    def delete_node(self, node_uuid: str) -> bool:
+    def delete_node(self, node_uuid: str, node: dict | None = None) -> bool:
         """Remove a node from Ironic; False if it was already gone.
 
         A node Ironic would refuse to delete (claimed, or in a transient
         state) is unclaimed and put in maintenance first.
+
+        :param node: the node as the caller just read it, to save a request.
         """
-        node = self.find_node(node_uuid)
+        if node is None:
+            node = self.find_node(node_uuid)
         if node is None:
             return False
         if node["instance_uuid"] and not node["allocation_uuid"]:

@@ -137,12 +137,20 @@ class ValenceExtension(extensions.EngineExtension):
         name = tasks.node_name(instance.uuid)
         valence_uuid = enrollment.valence_node_of(instance)
 
+        # What this run of the teardown saw gone from Ironic: the release
+        # that follows the unenroll need not ask again (a resumed release,
+        # whose unenroll ran in another process, still does).
+        gone: set[str] = set()
+
         def unenroll():
             if not valence_uuid:
                 return
             node = self.ironic.find_node(valence_uuid)
             if node is not None and not enrollment.is_adopted(node):
-                self.ironic.delete_node(valence_uuid)
+                self.ironic.delete_node(valence_uuid, node=node)
+                gone.add(valence_uuid)
+            elif node is None:
+                gone.add(valence_uuid)
 
         def release():
             target = valence_uuid
@@ -153,7 +161,7 @@ class ValenceExtension(extensions.EngineExtension):
                 target = node["uuid"] if node else None
             if target is None:
                 return
-            if self.ironic.find_node(target) is not None:
+            if target not in gone and self.ironic.find_node(target) is not None:
                 raise exception.Conflict(
                     f"Node {target} is still enrolled in Ironic; not releasing it"
                 )

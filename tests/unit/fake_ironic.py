@@ -181,7 +181,7 @@ class FakeIronic:
             self.provide(node_uuid)
         return dict(self.nodes[node_uuid])
 
-    def delete_node(self, node_uuid):
+    def delete_node(self, node_uuid, node=None):
         self.calls.append(("delete_node", node_uuid))
         self._maybe_fail("delete_node")
         return self.nodes.pop(node_uuid, None) is not None

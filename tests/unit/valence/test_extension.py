@@ -1,6 +1,7 @@
 """The Valence extension's tasks and delete steps: every execute and revert
 branch, against the simulator (real HTTP) and an in-memory Ironic."""
 
+from unittest import mock
 import requests
 from taskflow.types import failure as tf_failure
 
@@ -232,6 +233,17 @@ class TestExtensionInEngine(ValenceTestCase):
         self.assertEqual(states.DELETED, got["instance"].status)
         self.assertEqual({}, self.sim.state.nodes)
         self.assertNotIn(node_uuid, self.ironic.nodes)
+
+    def test_a_teardown_asks_ironic_for_the_node_once(self):
+        got = self.create(flavor="c8")
+        node_uuid = got["instance"].node_uuid
+        with mock.patch.object(
+            self.ironic, "find_node", wraps=self.ironic.find_node
+        ) as find:
+            got = self.delete(got["instance"].uuid)
+        self.assertEqual(states.DELETED, got["instance"].status)
+        # The unenroll reads it and hands it on; the release knows it is gone.
+        self.assertEqual([node_uuid], [c.args[0] for c in find.call_args_list])
 
     def test_deploy_failure_reverts_everything_without_rescheduling(self):
         self.ironic.fail_next["create_port"] = ironic_exc.IronicError(reason="port")
