@@ -181,27 +181,42 @@ class ToozCoordinator:
         except Exception as e:  # noqa: BLE001  (it expires by itself)
             LOG.warning("Could not release lock %s: %s", name, e)
 
+    def _try(self, name: str):
+        """The lock ``name`` if it could be taken now, else None (a backend
+        that cannot be asked, Redis restarting, counts as not free)."""
+        lock = self._get(name)
+        try:
+            return lock if lock.acquire(blocking=False) else None
+        except Exception as e:  # noqa: BLE001  (not taken; asked again later)
+            LOG.warning("Could not ask for lock %s: %s", name, e)
+            return None
+
+    @staticmethod
+    def _wait(take, what: str, timeout: float | None, cancel=None):
+        """Call ``take`` until it gives something, backing off; give up
+        after ``timeout`` or once ``cancel()`` is true.
+
+        NOTE: polled rather than a blocking acquire, so that a backend that
+        is down for a moment is waited for, not fatal.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            got = take()
+            if got is not None:
+                return got
+            if deadline is not None and time.monotonic() > deadline:
+                raise CoordinationError(reason=f"{what} not free after {timeout}s")
+            if cancel is not None and cancel():
+                raise CoordinationError(reason=f"gave up waiting for {what}")
+            time.sleep(delay)
+            delay = min(delay * 1.5, SLOT_POLL_MAX)
+
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float | None = None, cancel=None):
         """Hold ``name``; wait for it up to ``timeout`` (or until
         ``cancel()`` is true), then raise ``CoordinationError``."""
-        lock = self._get(name)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.05
-        # NOTE: polled rather than a blocking acquire: a backend that is
-        # down for a moment (Redis restarting) is waited for, not fatal.
-        while True:
-            try:
-                if lock.acquire(blocking=False):
-                    break
-            except Exception as e:  # noqa: BLE001  (tried again below)
-                LOG.warning("Could not ask for lock %s: %s", name, e)
-            if deadline is not None and time.monotonic() > deadline:
-                raise CoordinationError(reason=f"lock {name} not free after {timeout}s")
-            if cancel is not None and cancel():
-                raise CoordinationError(reason=f"gave up waiting for lock {name}")
-            time.sleep(delay)
-            delay = min(delay * 1.5, SLOT_POLL_MAX)
+        lock = self._wait(lambda: self._try(name), f"lock {name}", timeout, cancel)
         held = Held()
         with self._held_lock:
             self._held[id(held)] = (held, lock)
@@ -214,40 +229,27 @@ class ToozCoordinator:
 
     @contextlib.contextmanager
     def try_lock(self, name: str):
-        lock = self._get(name)
+        lock = self._try(name)
         try:
-            held = lock.acquire(blocking=False)
-        except Exception as e:  # noqa: BLE001  (not held)
-            LOG.warning("Could not ask for lock %s: %s", name, e)
-            held = False
-        try:
-            yield held
+            yield lock is not None
         finally:
-            if held:
+            if lock is not None:
                 self._release(lock, name)
 
     @contextlib.contextmanager
     def slot(self, name: str, size: int, timeout: float | None = None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.05
-        while True:
+        def take():
             for i in random.sample(range(size), size):
-                lock = self._get(f"{name}-slot-{i}")
-                try:
-                    held = lock.acquire(blocking=False)
-                except Exception as e:  # noqa: BLE001  (tried again below)
-                    LOG.warning("Could not ask for a %s slot: %s", name, e)
-                    held = False
-                if held:
-                    try:
-                        yield
-                    finally:
-                        self._release(lock, f"{name}-slot-{i}")
-                    return
-            if deadline is not None and time.monotonic() > deadline:
-                raise CoordinationError(reason=f"no {name} slot free after {timeout}s")
-            time.sleep(delay)
-            delay = min(delay * 1.5, SLOT_POLL_MAX)
+                lock = self._try(f"{name}-slot-{i}")
+                if lock is not None:
+                    return f"{name}-slot-{i}", lock
+            return None
+
+        slot_name, lock = self._wait(take, f"a {name} slot", timeout)
+        try:
+            yield
+        finally:
+            self._release(lock, slot_name)
 
 
 def get_coordinator(conf: cfg.ConfigOpts, member_id: str):
