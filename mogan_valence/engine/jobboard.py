@@ -223,12 +223,8 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
             self._lost.discard(job.uuid)
 
     def _run_job(self, job) -> bool:
-        saved = self._store.load(job.book_uuid)
-        if saved is None:
-            LOG.info("Job %s: its flow has ended already", job.name)
-            return True
         try:
-            ended = self._run_locked(job, saved.instance_uuid)
+            ended = self._run_locked(job, job.details["instance_uuid"])
         except coordination.CoordinationError:
             return False  # stopping while waiting for the instance: handed back
         if not ended and not self.stopping:
@@ -246,9 +242,10 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
 
             if stop_here():
                 return False
-            # Read again under the lock: the flow may have moved on.
+            # Read under the lock: the flow may have moved on.
             saved = self._store.load(job.book_uuid)
             if saved is None:
+                LOG.info("Job %s: its flow has ended already", job.name)
                 return True
             LOG.info("Engine %s runs job %s", self._name, job.name)
             return self._runner.run(
@@ -331,7 +328,10 @@ class JobBoard:
             job = self.board.post(
                 f"{saved.kind}-{saved.instance_uuid}",
                 book=saved.book,
-                details={"flow_uuid": saved.flow_detail.uuid},
+                details={
+                    "flow_uuid": saved.flow_detail.uuid,
+                    "instance_uuid": saved.instance_uuid,
+                },
             )
         except Exception as e:  # noqa: BLE001  (named for the caller)
             raise JobboardError(reason=f"could not post a job: {e}") from e

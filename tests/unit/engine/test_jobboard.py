@@ -55,6 +55,7 @@ class FakeJob:
     uuid = "job-1"
     name = "create-i"
     book_uuid = "book-1"
+    details = {"flow_uuid": "flow-1", "instance_uuid": "i"}
 
 
 class FakeSaved:
