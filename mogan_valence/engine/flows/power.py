@@ -55,9 +55,9 @@ def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
         faults.record_power_failure(instance_uuid, f"power {target}", e)
         return
     try:
-        instance = instance_obj.Instance.get(None, instance_uuid)
-        instance.power_state = power_state
-        instance.save(expected_status=states.ACTIVE)
+        # Only the power state is written, compare-and-swap on ACTIVE.
+        current.power_state = power_state
+        current.save(expected_status=states.ACTIVE)
     except exception.InvalidStateTransition:
         LOG.warning("Instance %s left ACTIVE during power %s", instance_uuid, target)
         return
