@@ -11,7 +11,6 @@ calls from N threads without the engine (the backends' own ceiling).
 import concurrent.futures
 import os
 import time
-import uuid as uuidlib
 
 from benchmarks import common
 from benchmarks import direct
@@ -62,17 +61,8 @@ def through_engine(stack, n: int) -> dict:
 
 def through_direct(stack, n: int) -> float:
     client = direct.Direct(stack)
-    began = time.monotonic()
-
-    def create(_):
-        instance_uuid = str(uuidlib.uuid4())
-        return client.create(f"mogan-{instance_uuid}", instance_uuid, common.IMAGE)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-        nodes = list(pool.map(create, range(n)))
-    wall = time.monotonic() - began
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, 32)) as pool:
-        list(pool.map(client.delete, nodes))
+    nodes, wall = client.create_many(n, common.IMAGE)
+    client.delete_many(nodes)
     return wall
 
 

@@ -16,7 +16,6 @@ SQLite database shared by the engines):
                                  PARTS=cost,throughput,takeover)
 """
 
-import concurrent.futures
 import contextlib
 import logging
 import os
@@ -173,18 +172,9 @@ def ceiling(base) -> list:
     """The same calls as N creates, made directly from N threads."""
     client = direct.Direct(base)
     ironic0, me0 = base.ironic_cpu(), _own_cpu()
-    began = time.monotonic()
-
-    def create(_):
-        instance_uuid = str(uuidlib.uuid4())
-        return client.create(f"mogan-{instance_uuid}", instance_uuid, common.IMAGE)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=N) as pool:
-        nodes = list(pool.map(create, range(N)))
-    wall = time.monotonic() - began
+    nodes, wall = client.create_many(N, common.IMAGE)
     ironic1, me1 = base.ironic_cpu(), _own_cpu()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(N, 32)) as pool:
-        list(pool.map(client.delete, nodes))
+    client.delete_many(nodes)
     return [
         "direct",
         f"{wall:.1f}",
