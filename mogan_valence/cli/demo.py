@@ -43,6 +43,19 @@ STEP_NAMES = {
 }
 
 
+def _wait_deleted(client, uuid: str, quiet):
+    """Wait until the server is gone (None) or its delete failed (the
+    server, in ERROR)."""
+    return client.wait_for_server(
+        uuid,
+        lambda s: s["status"] == "error",
+        TIMEOUT,
+        f"server {uuid} to be deleted",
+        out=quiet,
+        gone_ok=True,
+    )
+
+
 class DemoRun:
     def __init__(self, work_dir: str, out=sys.stdout):
         self.work_dir = work_dir
@@ -104,14 +117,7 @@ class DemoRun:
         began = time.monotonic()
         client.delete(f"/servers/{uuid}")
         self.say(f"DELETE /v1/servers/{uuid}")
-        left = client.wait_for_server(
-            uuid,
-            lambda s: s["status"] == "error",
-            TIMEOUT,
-            f"server {uuid} to be deleted",
-            out=quiet,
-            gone_ok=True,
-        )
+        left = _wait_deleted(client, uuid, quiet)
         if left is not None:
             fault = (left.get("fault") or {}).get("message", "?")
             self.say(f"delete failed: {fault}")
@@ -142,14 +148,7 @@ class DemoRun:
         idempotent) and say what, if anything, is still left."""
         try:
             client.delete(f"/servers/{uuid}")
-            client.wait_for_server(
-                uuid,
-                lambda s: s["status"] == "error",
-                TIMEOUT,
-                f"server {uuid} to be deleted",
-                out=quiet,
-                gone_ok=True,
-            )
+            _wait_deleted(client, uuid, quiet)
             left = stack.leftovers([uuid])
         except Exception as e:  # noqa: BLE001  (report; the stack stops next)
             self.say(f"cleaning up: {type(e).__name__}: {e}")
