@@ -13,6 +13,7 @@ from mogan_valence.conf import default
 from mogan_valence.conf import engine
 from mogan_valence.conf import ironic
 from mogan_valence.conf import quota
+from mogan_valence.conf import redfish_composition
 from mogan_valence.conf import valence
 
 CONF = cfg.CONF
@@ -24,4 +25,5 @@ database.register_opts(CONF)
 engine.register_opts(CONF)
 ironic.register_opts(CONF)
 quota.register_opts(CONF)
+redfish_composition.register_opts(CONF)
 valence.register_opts(CONF)

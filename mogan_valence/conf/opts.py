@@ -9,6 +9,7 @@ from mogan_valence.conf import default
 from mogan_valence.conf import engine
 from mogan_valence.conf import ironic
 from mogan_valence.conf import quota
+from mogan_valence.conf import redfish_composition
 from mogan_valence.conf import valence
 
 
@@ -21,6 +22,11 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         (engine.GROUP, engine.list_opts()),
         (ironic.GROUP, ironic.list_opts()),
         (quota.GROUP, quota.list_opts()),
+        (redfish_composition.GROUP, redfish_composition.list_opts()),
+        (
+            redfish_composition.service_group("default"),
+            redfish_composition.list_service_opts(),
+        ),
         (valence.GROUP, valence.list_opts()),
     ]
 

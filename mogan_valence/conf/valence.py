@@ -13,7 +13,23 @@ GROUP = cfg.OptGroup(
 
 ENROLL_DRIVERS = ("redfish", "fake-hardware")
 
+BACKENDS = ("valence", "redfish")
+
 opts = [
+    cfg.StrOpt(
+        "backend",
+        default="valence",
+        choices=[
+            ("valence", "Compose through the Valence API ([valence] url)."),
+            (
+                "redfish",
+                "Compose through a DMTF Redfish CompositionService "
+                "([redfish_composition]).",
+            ),
+        ],
+        help="The composition backend of composed flavors whose composition "
+        'names none (a composition chooses its own with "backend").',
+    ),
     cfg.URIOpt(
         "url",
         default="http://127.0.0.1:8181",

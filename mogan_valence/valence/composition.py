@@ -18,6 +18,15 @@ from mogan_valence.valence import exceptions
 
 VALENCE_FLAVOR = "valence_flavor"
 PODM_ID = "podm_id"
+# Which composition backend composes it ([valence] backend when absent),
+# and, for "redfish", which of [redfish_composition] enabled_services.
+BACKEND = "backend"
+SERVICE = "service"
+VALENCE = "valence"
+REDFISH = "redfish"
+BACKENDS = (VALENCE, REDFISH)
+# Keys only the Valence backend understands.
+VALENCE_ONLY = (VALENCE_FLAVOR, PODM_ID, "pci_devices")
 
 # key -> (lowest, highest): the highest values are far beyond any pod and
 # only catch typos such as a size in bytes.
@@ -30,7 +39,7 @@ _STRINGS = {"cpu_model", "ram_type"}
 DISK_TYPES = ("HDD", "SSD")
 MAX_PCI_DEVICES = 16
 INLINE_KEYS = frozenset(_INTEGERS) | _STRINGS | {"disk_type", "pci_devices"}
-ALL_KEYS = INLINE_KEYS | {VALENCE_FLAVOR, PODM_ID}
+ALL_KEYS = INLINE_KEYS | {VALENCE_FLAVOR, PODM_ID, BACKEND, SERVICE}
 
 _GIVE = "give 'valence_flavor' or at least one of " + ", ".join(sorted(INLINE_KEYS))
 _NON_BLANK = {
@@ -58,6 +67,18 @@ SCHEMA = {
     "minProperties": 1,
     "properties": {
         VALENCE_FLAVOR: _uuid("a Valence flavor"),
+        BACKEND: {
+            "type": "string",
+            "enum": list(BACKENDS),
+            "errorMessage": f"must be one of {', '.join(BACKENDS)}, not {{value}}",
+        },
+        SERVICE: {
+            "type": "string",
+            "maxLength": 32,
+            "pattern": "^[a-z0-9][a-z0-9_]*$",
+            "errorMessage": "must name a Redfish composition service "
+            "(lower-case letters, digits, underscores), not {value}",
+        },
         PODM_ID: _uuid("a pod manager"),
         **{
             key: {"type": "integer", "minimum": low, "maximum": high}
@@ -115,12 +136,36 @@ def is_composed(composition: dict | None) -> bool:
     return bool(composition)
 
 
-def validate(composition: Any) -> dict:
+def backend_of(composition: dict | None, default: str | None = None) -> str:
+    """The backend that composes it: its own ``backend``, else ``default``
+    (``[valence] backend``), else Valence."""
+    return (composition or {}).get(BACKEND) or default or VALENCE
+
+
+def validate(composition: Any, default_backend: str | None = None) -> dict:
     """Check a composition; return a normalised copy.
 
+    :param default_backend: ``[valence] backend``, the backend of a
+        composition that names none (Valence when not given).
     :raises InvalidComposition: naming the offending key.
     """
     _VALIDATOR.validate(composition)
+    if not (set(composition) & (INLINE_KEYS | {VALENCE_FLAVOR})):
+        _fail(f"names no resources: {_GIVE}")
+    backend = backend_of(composition, default_backend)
+    if backend == REDFISH:
+        for key in VALENCE_ONLY:
+            if key in composition:
+                _fail(
+                    f"'{key}' is a Valence key; the redfish backend composes "
+                    "from cpu_cores, cpu_model, ram_mib, ram_type, disk_gb "
+                    "and disk_type"
+                )
+    elif SERVICE in composition:
+        _fail(
+            "'service' names a Redfish composition service; it needs "
+            '"backend": "redfish"'
+        )
     result = dict(composition)
     for key in _STRINGS & set(result):
         result[key] = result[key].strip()

@@ -156,6 +156,9 @@ def marker(
         "podm_id": valence_node.get("podm_id"),
         DEPLOYMENT_KEY: deployment_id(conf),
     }
+    if valence_node.get("backend") == "redfish":
+        # Which composition service holds it (the reconciler asks it).
+        found["composer"] = {"backend": "redfish", "service": valence_node["service"]}
     if adopted:
         found[ADOPTED_KEY] = True
     return found

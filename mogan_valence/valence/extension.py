@@ -4,9 +4,11 @@ unenroll and release after the undeploy on delete."""
 import logging
 
 from mogan_valence.common import exception
+from mogan_valence.conf import redfish_composition as rf_conf
 from mogan_valence.engine import extensions
 from mogan_valence.objects import instance as instance_obj
 from mogan_valence.valence import client as valence_client
+from mogan_valence.valence import composer as composer_mod
 from mogan_valence.valence import composition as composition_mod
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
@@ -32,13 +34,21 @@ class ValenceExtension(extensions.EngineExtension):
         self.inventory = inventory_mod.Inventory(self.conf.valence.node_inventory)
         self.inventory.entries()
         missing = enrollment.missing_redfish_options(self.conf)
-        if missing and not self.conf.valence.node_inventory:
+        if (
+            missing
+            and not self.conf.valence.node_inventory
+            and self.conf.valence.backend == composition_mod.VALENCE
+        ):
             # Without an inventory only RSD nodes can be managed, through
             # these (with one, RSD composes are refused naming them).
             raise exception.InvalidInput(
                 reason="[valence] enroll_driver = redfish needs " + ", ".join(missing)
             )
         self.valence = valence_client.ValenceClient.from_conf(self.conf)
+        self.composers = composer_mod.Composers(self.conf, self.valence)
+        for service in self.conf.redfish_composition.enabled_services:
+            # A bad service name stops the engine at start.
+            rf_conf.register_service(self.conf, service)
         self.pods = expether.PodManagers(self.conf, self.valence, host.coordination)
         self.hosts = expether.Hosts(self.conf, self.ironic, self.inventory)
 
@@ -47,14 +57,25 @@ class ValenceExtension(extensions.EngineExtension):
     def claims_flavor(self, flavor: dict) -> bool:
         return composition_mod.is_composed(flavor.get("composition"))
 
+    def _validate(self, flavor: dict) -> dict:
+        return composition_mod.validate(
+            flavor["composition"], self.conf.valence.backend
+        )
+
     def validate_flavor(self, flavor: dict) -> None:
         if not self.claims_flavor(flavor):
             return
-        comp = composition_mod.validate(flavor["composition"])
+        comp = self._validate(flavor)
+        if composition_mod.backend_of(comp, self.conf.valence.backend) == (
+            composition_mod.REDFISH
+        ):
+            # A service that is not enabled, or has no address, is named now.
+            self.composers.for_composition(comp)
+            return
         composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
 
     def requested_hardware(self, flavor: dict) -> dict[str, int]:
-        comp = composition_mod.validate(flavor["composition"])
+        comp = self._validate(flavor)
         valence_flavor = None
         if composition_mod.VALENCE_FLAVOR in comp:
             uuid = comp[composition_mod.VALENCE_FLAVOR]
@@ -95,13 +116,18 @@ class ValenceExtension(extensions.EngineExtension):
                             self.conf,
                             self.pods,
                             self.hosts,
+                            self.composers,
                         )
                     )
                 else:
                     reshaped.append(t)
             return reshaped
-        compose = tasks.ComposeNodeTask(self.valence, self.conf, self.pods, self.hosts)
-        enroll = tasks.EnrollNodeTask(self.ironic, self.valence, self.conf, self.hosts)
+        compose = tasks.ComposeNodeTask(
+            self.valence, self.conf, self.pods, self.hosts, composers=self.composers
+        )
+        enroll = tasks.EnrollNodeTask(
+            self.ironic, self.valence, self.conf, self.hosts, composers=self.composers
+        )
         # The composed node is the placement: drop the scheduling tasks.
         return [tasks.ReturnHostTask(self.ironic), compose, enroll] + [
             t for t in base_tasks if not getattr(t, "is_scheduling", False)
@@ -110,7 +136,9 @@ class ValenceExtension(extensions.EngineExtension):
     # -- periodic ----------------------------------------------------------------
 
     def reconciler(self) -> reconciler_mod.Reconciler:
-        return reconciler_mod.Reconciler(self.conf, self.ironic, self.valence)
+        return reconciler_mod.Reconciler(
+            self.conf, self.ironic, self.valence, composers=self.composers
+        )
 
     def periodic_tasks(self) -> list[extensions.PeriodicTask]:
         interval = self.conf.valence.reconcile_interval
@@ -136,6 +164,7 @@ class ValenceExtension(extensions.EngineExtension):
             return []
         name = tasks.node_name(instance.uuid)
         valence_uuid = enrollment.valence_node_of(instance)
+        composer = self.composers.for_instance(instance)
 
         # What this run of the teardown saw gone from Ironic: the release
         # that follows the unenroll need not ask again (a resumed release,
@@ -157,16 +186,21 @@ class ValenceExtension(extensions.EngineExtension):
             if target is None:
                 # A create that was reverted may still have left a node
                 # behind (its answer lost): find it by name.
-                node = self.valence.find_node_by_name(name)
-                target = node["uuid"] if node else None
+                nodes = composer.find_nodes_by_name(name)
+                target = nodes[0]["uuid"] if nodes else None
             if target is None:
                 return
             if target not in gone and self.ironic.find_node(target) is not None:
                 raise exception.Conflict(
                     f"Node {target} is still enrolled in Ironic; not releasing it"
                 )
-            if self.valence.release_node(target):
-                LOG.info("Instance %s: released Valence node %s", instance.uuid, target)
+            if composer.release_node(target):
+                LOG.info(
+                    "Instance %s: released composed node %s (%s)",
+                    instance.uuid,
+                    target,
+                    composer.backend,
+                )
 
         def return_host():
             tasks.return_host(

@@ -58,6 +58,7 @@ from mogan_valence.valence import client as valence_client
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
 from mogan_valence.valence import expether
+from mogan_valence.valence import redfish
 
 LOG = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class Action:
     reason: str
     done: bool = False
     error: str | None = None
+    # The composer a RELEASE goes through (None: Valence).
+    composer: object = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def instance_uuid_from_name(name: str | None) -> str | None:
@@ -132,6 +135,13 @@ def forget_borrowed_host(instance_uuid: str, host: str, keep_node=False) -> None
         instance.save()
 
 
+def _composer_key(ref) -> tuple:
+    """A composer's ref as a set key (Valence: no ref)."""
+    if isinstance(ref, dict) and ref.get("backend") == "redfish":
+        return ("redfish", ref.get("service"))
+    return ("valence", None)
+
+
 def _aware(value) -> datetime.datetime | None:
     if value is None:
         return None
@@ -165,10 +175,16 @@ def _hold_advice(state: str | None, target: str | None, unclean: bool) -> str:
 
 
 class Reconciler:
-    def __init__(self, conf, ironic, valence, now=None):
+    """Plans and runs the clean-up over every composer: Valence and each
+    enabled Redfish composition service."""
+
+    def __init__(self, conf, ironic, valence, now=None, composers=None):
+        from mogan_valence.valence import composer as composer_mod
+
         self.conf = conf
         self.ironic = ironic
         self.valence = valence
+        self.composers = composers or composer_mod.Composers(conf, valence)
         self._now = now or (lambda: timeutils.utcnow(with_timezone=True))
         # Instances whose unresolved-compose marker the next run() removes.
         self._resolved: list[str] = []
@@ -263,10 +279,11 @@ class Reconciler:
     def _resolve(self, instance, marker: dict) -> list[Action]:
         name = marker["name"]
         try:
-            nodes = self.valence.find_nodes_by_name(name, marker.get("podm_id"))
-        except valence_exc.ValenceError as e:
+            composer = self.composers.for_ref(marker.get("composer"))
+            nodes = composer.find_nodes_by_name(name, marker.get("podm_id"))
+        except exception.MoganValenceException as e:
             LOG.warning(
-                "Could not look for Valence nodes named %s (a lost compose of "
+                "Could not look for composed nodes named %s (a lost compose of "
                 "instance %s): %s",
                 name,
                 instance.uuid,
@@ -285,6 +302,7 @@ class Reconciler:
                     instance.uuid,
                     f"a compose for instance {instance.uuid} "
                     f"({instance.status}) got no answer and left it",
+                    composer=composer,
                 )
             )
         if not nodes and self._old_enough(marker.get("since")):
@@ -305,9 +323,9 @@ class Reconciler:
             if named and enrollment.is_adopted(node):
                 by_valence[named] = node
         seen: set[str] = set()
-        valence_nodes = self.valence.list_nodes()
-        listed = {node["uuid"] for node in valence_nodes}
-        for node in valence_nodes:
+        valence_nodes, unlisted = self._list_composed()
+        listed = {node["uuid"] for node, _ in valence_nodes}
+        for node, composer in valence_nodes:
             name = node.get("name") or ""
             node_uuid = node["uuid"]
             instance_uuid = instance_uuid_from_name(name)
@@ -334,8 +352,8 @@ class Reconciler:
             if needed:
                 continue
             try:
-                detail = self.valence.get_node(node_uuid)
-            except valence_exc.ValenceNotFound:
+                detail = composer.get_node(node_uuid)
+            except (valence_exc.ValenceNotFound, redfish.RedfishNotFound):
                 continue  # released meanwhile
             if not self._old_enough(detail.get("created_at")):
                 continue
@@ -354,17 +372,27 @@ class Reconciler:
                     continue
                 if enrollment.is_adopted(held):
                     # Its devices first; the host goes back once they are.
-                    actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
+                    actions.append(
+                        Action(
+                            RELEASE, node_uuid, instance_uuid, why, composer=composer
+                        )
+                    )
                     actions.append(Action(RETURN, held["uuid"], instance_uuid, why))
                     continue
                 actions.append(Action(UNENROLL, node_uuid, instance_uuid, why))
-            actions.append(Action(RELEASE, node_uuid, instance_uuid, why))
+            actions.append(
+                Action(RELEASE, node_uuid, instance_uuid, why, composer=composer)
+            )
         for node_uuid, node in ironic_nodes.items():
             if node_uuid in seen or not self._is_ours(node, deployment):
                 continue
             if enrollment.marker_of(node).get("valence_node") in listed:
                 # A borrowed host goes back only once its devices are
                 # released: its Valence node still exists.
+                continue
+            if _composer_key(enrollment.marker_of(node).get("composer")) in unlisted:
+                # Its composer could not be listed: whether its composed
+                # node still exists is unknown; decided on a later run.
                 continue
             instance_uuid = node["extra"][enrollment.EXTRA_KEY].get("instance_uuid")
             needed, why = self._owner(instance_uuid, node_uuid)
@@ -375,6 +403,30 @@ class Reconciler:
             kind = RETURN if enrollment.is_adopted(node) else UNENROLL
             actions.append(hold or Action(kind, node_uuid, instance_uuid, why))
         return actions
+
+    def _list_composed(self) -> tuple[list[tuple[dict, object]], set]:
+        """(node, its composer) of every composer that answered, and the
+        keys of those that did not. Valence failing is an error as before,
+        unless it is not the default backend (a Redfish-only deployment
+        may run no Valence at all)."""
+        found: list[tuple[dict, object]] = []
+        unlisted: set = set()
+        for composer in self.composers.all():
+            try:
+                nodes = composer.list_nodes()
+            except exception.MoganValenceException as e:
+                if composer.backend == self.conf.valence.backend:
+                    raise
+                level = (
+                    logging.DEBUG
+                    if composer is self.composers.valence
+                    else logging.WARNING
+                )
+                LOG.log(level, "Reconciler cannot list %s: %s", composer.backend, e)
+                unlisted.add(_composer_key(composer.ref))
+                continue
+            found.extend((node, composer) for node in nodes)
+        return found, unlisted
 
     # -- acting ------------------------------------------------------------------
 
@@ -408,7 +460,9 @@ class Reconciler:
                     if action.instance_uuid:
                         forget_borrowed_host(action.instance_uuid, action.node_uuid)
                 else:
-                    self.valence.release_node(action.node_uuid)
+                    (action.composer or self.composers.valence).release_node(
+                        action.node_uuid
+                    )
                 action.done = True
                 LOG.warning(
                     "Reconciler: %s node %s: %s",

@@ -8,9 +8,9 @@ from taskflow.types import failure as tf_failure
 
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.objects import instance as instance_obj
+from mogan_valence.valence import composer as composer_mod
 from mogan_valence.valence import composition as composition_mod
 from mogan_valence.valence import enrollment
-from mogan_valence.valence import exceptions as valence_exc
 from mogan_valence.valence import expether
 from mogan_valence.valence import reconciler as reconciler_mod
 
@@ -20,13 +20,10 @@ LOG = logging.getLogger(__name__)
 INSTANCE_UUID = ext_mod.INSTANCE_UUID
 FLAVOR = ext_mod.FLAVOR
 NODE_UUID = ext_mod.NODE_UUID
-VALENCE_NODE = "valence_node"  # {"uuid", "name", "podm_id", "shape"}
-# Failures after which a compose may still have gone through.
-OUTCOME_UNKNOWN = (
-    valence_exc.ValenceComposeOutcomeUnknown,
-    valence_exc.ValenceUnreachable,
-    valence_exc.ValenceServerError,
-)
+# {"uuid", "name", "podm_id", "shape"}; a node of the redfish backend has
+# shape "redfish" and also "backend", "service" and its system's "path".
+VALENCE_NODE = "valence_node"
+REDFISH = composition_mod.REDFISH
 # The node the scheduling task found, as the tasks of the compose branch of
 # ``compose_on_no_valid_node`` see it.
 SCHEDULED_NODE = "scheduled_node"
@@ -41,10 +38,15 @@ _KEEP = object()
 
 
 def _save_instance(
-    instance_uuid: str, valence_node=_KEEP, borrowed_host=_KEEP, **values
+    instance_uuid: str,
+    valence_node=_KEEP,
+    borrowed_host=_KEEP,
+    composer=_KEEP,
+    **values,
 ) -> None:
     """Save fields of the instance; ``valence_node`` and ``borrowed_host``
-    (a uuid, or None to forget it) go into its ``extra``."""
+    (a uuid, or None to forget it) and ``composer`` (a composer's ``ref``)
+    go into its ``extra``."""
     instance = instance_obj.Instance.get(None, instance_uuid)
     for key, value in values.items():
         setattr(instance, key, value)
@@ -52,6 +54,7 @@ def _save_instance(
     for key, value in (
         (enrollment.VALENCE_NODE_KEY, valence_node),
         (enrollment.BORROWED_HOST_KEY, borrowed_host),
+        (composer_mod.COMPOSER_KEY, composer),
     ):
         if value is None:
             extra.pop(key, None)
@@ -96,6 +99,7 @@ class ComposeNodeTask(task.Task):
         pods: expether.PodManagers,
         hosts: expether.Hosts,
         only_if_unscheduled: bool = False,
+        composers: composer_mod.Composers | None = None,
         **kwargs,
     ):
         requires = [INSTANCE_UUID, FLAVOR]
@@ -114,6 +118,10 @@ class ComposeNodeTask(task.Task):
         self.pods = pods
         self.hosts = hosts
         self.only_if_unscheduled = only_if_unscheduled
+        self.composers = composers or composer_mod.Composers(conf, valence)
+
+    def _composer(self, flavor: dict) -> composer_mod.Composer:
+        return self.composers.for_composition(flavor.get("composition") or {})
 
     def execute(self, instance_uuid, flavor, scheduled_node=None):
         if self.only_if_unscheduled and scheduled_node:
@@ -121,7 +129,11 @@ class ComposeNodeTask(task.Task):
             _save_instance(instance_uuid, composed=False)
             return None
         name = node_name(instance_uuid)
-        comp = composition_mod.validate(flavor["composition"])
+        comp = composition_mod.validate(
+            flavor["composition"], self.conf.valence.backend
+        )
+        if composition_mod.backend_of(comp, self.conf.valence.backend) == REDFISH:
+            return self._compose_redfish(instance_uuid, name, comp)
         podm_id = composition_mod.podm_id_for(comp, self.conf.valence.podm_id)
         shape = self.pods.shape(podm_id)
         if shape == expether.RSD:
@@ -132,7 +144,7 @@ class ComposeNodeTask(task.Task):
                     + ", ".join(missing)
                 )
         _save_instance(instance_uuid, composed=True)
-        node = self._adopt(instance_uuid, name, podm_id)
+        node = self._adopt(self.composers.valence, instance_uuid, name, podm_id)
         if node is None:
             description = f"composed by mogan-valence for instance {instance_uuid}"
             if shape == expether.EXPETHER:
@@ -168,6 +180,36 @@ class ComposeNodeTask(task.Task):
             )
         return found
 
+    def _compose_redfish(self, instance_uuid: str, name: str, comp: dict) -> dict:
+        composer = self.composers.for_composition(comp)
+        # Recorded first: a revert after a kill must know where to look.
+        _save_instance(instance_uuid, composed=True, composer=composer.ref)
+        node = self._adopt(composer, instance_uuid, name, None)
+        if node is None:
+            node = composer.compose(
+                name,
+                comp,
+                description=f"composed by mogan-valence for instance {instance_uuid}",
+            )
+            LOG.info(
+                "Instance %s: composed system %s (%s) on Redfish service %s",
+                instance_uuid,
+                node["path"],
+                name,
+                composer.service,
+            )
+        _save_instance(
+            instance_uuid, node_uuid=node["uuid"], node=name, valence_node=node["uuid"]
+        )
+        return {
+            "uuid": node["uuid"],
+            "name": name,
+            "podm_id": None,
+            "shape": REDFISH,
+            "path": node["path"],
+            **composer.ref,
+        }
+
     def _borrow(self, instance_uuid, valence_node, node: dict, detail: dict) -> None:
         host = node["uuid"]
         # Named on the instance before the claim, so that a revert after a
@@ -187,9 +229,9 @@ class ComposeNodeTask(task.Task):
             detail.get("index"),
         )
 
-    def _adopt(self, instance_uuid: str, name: str, podm_id) -> dict | None:
+    def _adopt(self, composer, instance_uuid: str, name: str, podm_id) -> dict | None:
         """The oldest node of that name, the others released."""
-        nodes = self.valence.find_nodes_by_name(name, podm_id)
+        nodes = composer.find_nodes_by_name(name, podm_id)
         if not nodes:
             return None
         adopted, duplicates = nodes[0], nodes[1:]
@@ -199,12 +241,13 @@ class ComposeNodeTask(task.Task):
             adopted["uuid"],
             name,
         )
-        self._release_all(instance_uuid, duplicates, "a duplicate of")
+        self._release_all(composer, instance_uuid, duplicates, "a duplicate of")
         return adopted
 
-    def _release_all(self, instance_uuid: str, nodes: list[dict], why: str) -> None:
+    @staticmethod
+    def _release_all(composer, instance_uuid: str, nodes: list[dict], why: str):
         for node in nodes:
-            if self.valence.release_node(node["uuid"]):
+            if composer.release_node(node["uuid"]):
                 LOG.warning(
                     "Instance %s: released Valence node %s, %s %s",
                     instance_uuid,
@@ -218,24 +261,28 @@ class ComposeNodeTask(task.Task):
         if isinstance(result, tf_failure.Failure):
             if self.only_if_unscheduled and kwargs.get("scheduled_node"):
                 return  # it did nothing
-            podm_id = _podm_id(self.conf, flavor)
+            composer = self._composer(flavor)
+            podm_id = (
+                _podm_id(self.conf, flavor) if composer.backend != REDFISH else None
+            )
             # A compose whose outcome is unknown may have gone through, and
-            # Valence may commit it a moment after a first look finds
+            # the backend may commit it a moment after a first look finds
             # nothing; a refused one is looked for once.
-            unknown = result.check(*OUTCOME_UNKNOWN) is not None
-            nodes = self.valence.wait_for_nodes_by_name(
+            unknown = result.check(*composer.outcome_unknown_errors) is not None
+            nodes = composer.wait_for_nodes_by_name(
                 name, podm_id, window=None if unknown else 0
             )
             if not nodes:
                 if unknown:
-                    self._mark_unresolved(instance_uuid, name, podm_id)
+                    self._mark_unresolved(instance_uuid, name, podm_id, composer)
                 else:
                     _save_instance(instance_uuid, composed=False)
                 return
-            self._release_all(instance_uuid, nodes, "composed for")
+            self._release_all(composer, instance_uuid, nodes, "composed for")
         elif result is not None:
+            composer = self.composers.for_ref(result)
             # The node it knows first, then any duplicate that appeared since.
-            if self.valence.release_node(result["uuid"]):
+            if composer.release_node(result["uuid"]):
                 LOG.info(
                     "Instance %s: released Valence node %s",
                     instance_uuid,
@@ -243,10 +290,10 @@ class ComposeNodeTask(task.Task):
                 )
             others = [
                 n
-                for n in self.valence.find_nodes_by_name(name, result.get("podm_id"))
+                for n in composer.find_nodes_by_name(name, result.get("podm_id"))
                 if n["uuid"] != result["uuid"]
             ]
-            self._release_all(instance_uuid, others, "a duplicate of")
+            self._release_all(composer, instance_uuid, others, "a duplicate of")
         else:
             return
         # Nothing composed is left for it (a reschedule may now take a pool
@@ -256,7 +303,7 @@ class ComposeNodeTask(task.Task):
         )
 
     @staticmethod
-    def _mark_unresolved(instance_uuid: str, name: str, podm_id) -> None:
+    def _mark_unresolved(instance_uuid: str, name: str, podm_id, composer) -> None:
         """Leave the reconciler a note: a node of this name may still
         appear, and must be released early when it does."""
         instance = instance_obj.Instance.get(None, instance_uuid)
@@ -265,13 +312,14 @@ class ComposeNodeTask(task.Task):
             "name": name,
             "podm_id": podm_id,
             "since": timeutils.utcnow(with_timezone=True).isoformat(),
+            **({"composer": composer.ref} if composer.backend == REDFISH else {}),
         }
         instance.extra = extra
         instance.node_uuid = None
         instance.node = None
         instance.save()
         LOG.warning(
-            "Instance %s: no Valence node %s found after a failed compose; the "
+            "Instance %s: no composed node %s found after a failed compose; the "
             "reconciler keeps looking for it",
             instance_uuid,
             name,
@@ -305,6 +353,7 @@ class EnrollNodeTask(task.Task):
         conf,
         hosts: expether.Hosts,
         only_if_unscheduled: bool = False,
+        composers: composer_mod.Composers | None = None,
     ):
         rebind = {SCHEDULED_NODE: NODE_UUID} if only_if_unscheduled else None
         super().__init__(
@@ -317,16 +366,32 @@ class EnrollNodeTask(task.Task):
         self.valence = valence
         self.conf = conf
         self.hosts = hosts
+        self.composers = composers or composer_mod.Composers(conf, valence)
 
     def execute(self, instance_uuid, valence_node, scheduled_node=None):
         if valence_node is None:
             return scheduled_node
         node_uuid = valence_node["uuid"]
+        if valence_node.get("shape") == REDFISH:
+            return self._redfish(instance_uuid, valence_node)
         detail = self.valence.get_node(node_uuid)
         if valence_node.get("shape") == expether.EXPETHER:
             return self._expether(instance_uuid, valence_node, detail)
         fields = enrollment.node_fields(self.conf, instance_uuid, valence_node, detail)
         return self._enroll(instance_uuid, node_uuid, fields, enrollment.macs(detail))
+
+    def _redfish(self, instance_uuid, valence_node) -> str:
+        """The composed system, managed by Ironic's redfish driver at its
+        own path on the composition service."""
+        composer = self.composers.for_ref(valence_node)
+        node = composer.get_node(valence_node["uuid"])
+        props, macs = composer.hardware(node)
+        driver = composer.driver_fields()
+        driver["driver_info"]["redfish_system_id"] = node["path"]
+        fields = enrollment.node_fields(
+            self.conf, instance_uuid, valence_node, {}, driver=driver, props=props
+        )
+        return self._enroll(instance_uuid, valence_node["uuid"], fields, macs)
 
     def _expether(self, instance_uuid, valence_node, detail) -> str:
         devices = self.valence.list_devices(node_id=detail["index"])
@@ -432,7 +497,9 @@ def return_host(ironic, instance, keep_node: bool = False) -> bool:
     return ours
 
 
-def compose_on_no_valid_node(schedule, valence, ironic, conf, pods, hosts) -> list:
+def compose_on_no_valid_node(
+    schedule, valence, ironic, conf, pods, hosts, composers=None
+) -> list:
     """The scheduling task, then the compose branch, as visible atoms.
 
     The engine's scheduling task provides ``None`` instead of failing when
@@ -444,6 +511,10 @@ def compose_on_no_valid_node(schedule, valence, ironic, conf, pods, hosts) -> li
     return [
         schedule,
         ReturnHostTask(ironic),
-        ComposeNodeTask(valence, conf, pods, hosts, only_if_unscheduled=True),
-        EnrollNodeTask(ironic, valence, conf, hosts, only_if_unscheduled=True),
+        ComposeNodeTask(
+            valence, conf, pods, hosts, only_if_unscheduled=True, composers=composers
+        ),
+        EnrollNodeTask(
+            ironic, valence, conf, hosts, only_if_unscheduled=True, composers=composers
+        ),
     ]
