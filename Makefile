@@ -42,9 +42,11 @@ bench-scaleout: $(STAMP)
 bench-api: $(STAMP)
 	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.api
 
+## lint: ruff, then the project's own checks (tools/checks.py)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/python tools/checks.py
 
 genconfig: $(STAMP)
 	$(VENV)/bin/oslo-config-generator --config-file etc/mogan-valence/config-generator.conf
