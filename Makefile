@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
 .PHONY: demo test unit functional lint genconfig genpolicy venv clean bench-latency \
-	bench-concurrency bench-engine-cost bench-api bench-scaleout
+	bench-concurrency bench-engine-cost bench-api bench-scaleout docs releasenotes
 
 venv: $(STAMP)
 
@@ -14,6 +15,11 @@ $(STAMP): requirements.txt test-requirements.txt setup.cfg
 	$(VENV)/bin/pip install --quiet -r requirements.txt -r test-requirements.txt
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Sphinx and reno, only for the targets that build documentation.
+$(DOCS_STAMP): $(STAMP) doc/requirements.txt
+	$(VENV)/bin/pip install --quiet -r doc/requirements.txt
+	touch $(DOCS_STAMP)
 
 ## demo: create and delete an instance end to end on embedded defaults
 demo: $(STAMP)
@@ -42,9 +48,22 @@ bench-scaleout: $(STAMP)
 bench-api: $(STAMP)
 	$(VENV)/bin/python tools/with_services.py --services rabbitmq -- $(VENV)/bin/python -m benchmarks.api
 
+## lint: ruff, then the project's own checks (tools/checks.py)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/python tools/checks.py
+
+## docs: the documentation in doc/build/html (warnings are errors)
+docs: $(DOCS_STAMP)
+	rm -rf doc/build
+	$(VENV)/bin/sphinx-build -W --keep-going -b html doc/source doc/build/html
+
+## releasenotes: reno lint, then the notes in releasenotes/build/html
+releasenotes: $(DOCS_STAMP)
+	$(VENV)/bin/reno lint
+	rm -rf releasenotes/build
+	$(VENV)/bin/sphinx-build -W --keep-going -b html releasenotes/source releasenotes/build/html
 
 genconfig: $(STAMP)
 	$(VENV)/bin/oslo-config-generator --config-file etc/mogan-valence/config-generator.conf
@@ -53,4 +72,4 @@ genpolicy: $(STAMP)
 	$(VENV)/bin/oslopolicy-sample-generator --config-file etc/mogan-valence/policy-generator.conf
 
 clean:
-	rm -rf $(VENV) .test-services .pytest_cache
+	rm -rf $(VENV) .test-services .pytest_cache doc/build releasenotes/build

@@ -1,5 +1,7 @@
 """Parse the command line and configuration files for a service or tool."""
 
+import logging
+
 from oslo_config import cfg
 from oslo_log import log
 
@@ -7,7 +9,7 @@ from mogan_valence import conf as _conf  # noqa: F401  (registers the options)
 from mogan_valence import version
 
 CONF = cfg.CONF
-LOG = log.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 
 # Libraries that log every request at INFO; an operator wants our lines.
 _QUIET_LOGGERS = [
