@@ -36,6 +36,7 @@ import email.utils
 import logging
 import threading
 import time
+import urllib.parse
 import uuid as uuidlib
 
 import sushy
@@ -349,19 +350,33 @@ class RedfishComposer(composer_mod.Composer):
         path = block["@odata.id"]
         if path in self._capacity:
             return self._capacity[path]
-        cores = ram = disk = 0
-        for ref in block.get("Processors") or []:
-            cores += int(self._get(_path(ref)).get("TotalCores") or 0)
-        for ref in block.get("Memory") or []:
-            ram += int(self._get(_path(ref)).get("CapacityMiB") or 0)
-        for ref in block.get("Drives") or []:
-            disk += int(self._get(_path(ref)).get("CapacityBytes") or 0)
-        for ref in block.get("Storage") or []:
-            storage = self._get(_path(ref))
-            for drive in storage.get("Drives") or []:
-                disk += int(self._get(_path(drive)).get("CapacityBytes") or 0)
-        found = {"cores": cores, "ram_mib": ram, "disk_gb": disk // GIB}
+        units = self._units(block)
+        found = {
+            "cores": sum(units["cores"]),
+            "ram_mib": sum(units["ram_mib"]),
+            "disk_gb": sum(units["disk_bytes"]) // GIB,
+        }
         self._capacity[path] = found
+        return found
+
+    def _units(self, block: dict) -> dict[str, list[int]]:
+        """The size of each processor, DIMM and drive of a block (cached)."""
+        key = "units:" + block["@odata.id"]
+        if key in self._capacity:
+            return self._capacity[key]
+
+        def sizes(refs, field):
+            return [int(self._get(_path(r)).get(field) or 0) for r in refs or []]
+
+        drives = sizes(block.get("Drives"), "CapacityBytes")
+        for ref in block.get("Storage") or []:
+            drives += sizes(self._get(_path(ref)).get("Drives"), "CapacityBytes")
+        found = {
+            "cores": sizes(block.get("Processors"), "TotalCores"),
+            "ram_mib": sizes(block.get("Memory"), "CapacityMiB"),
+            "disk_bytes": drives,
+        }
+        self._capacity[key] = found
         return found
 
     @staticmethod
@@ -449,20 +464,50 @@ class RedfishComposer(composer_mod.Composer):
     def _describe(wanted: dict) -> str:
         return ", ".join(f"{k} {v}" for k, v in wanted.items() if v) or "a system"
 
-    def _constraints(self, composition: dict) -> dict:
+    def _unit_sizes(self, cs: dict) -> dict[str, int]:
+        """The smallest processor, DIMM and drive of the service's blocks."""
+        smallest: dict[str, int] = {}
+        for block in self._blocks(cs):
+            for part, sizes in self._units(block).items():
+                for size in sizes:
+                    if size > 0:
+                        smallest[part] = min(size, smallest.get(part, size))
+        return smallest
+
+    @staticmethod
+    def _count(need: int, unit: int | None) -> tuple[int, int]:
+        """(how many parts, each at least how big) for a total ``need``.
+
+        A constraint names a part's size and a count of such parts; a
+        composition names totals. With parts of at least the smallest size
+        the service has, enough of them always add up to the total; a need
+        below that size asks for one part of that need.
+        """
+        if not unit or need <= unit:
+            return 1, need
+        return -(-need // unit), unit
+
+    def _constraints(self, cs: dict, composition: dict) -> dict:
         body: dict = {}
-        processor = {COUNT: 1, "ProcessorType": "CPU"}
-        if composition.get("cpu_cores"):
-            processor["TotalCores"] = composition["cpu_cores"]
+        units = self._unit_sizes(cs) if cs else {}
+        processor: dict = {"ProcessorType": "CPU"}
+        count, cores = self._count(composition.get("cpu_cores", 0), units.get("cores"))
+        processor[COUNT] = count
+        if cores:
+            processor["TotalCores"] = cores
         if composition.get("cpu_model"):
             processor["Model"] = composition["cpu_model"]
         body["Processors"] = {"Members": [processor]}
         if composition.get("ram_mib"):
-            memory = {COUNT: 1, "CapacityMiB": composition["ram_mib"]}
+            count, mib = self._count(composition["ram_mib"], units.get("ram_mib"))
+            memory = {COUNT: count, "CapacityMiB": mib}
             memory["MemoryType"] = composition.get("ram_type") or "DRAM"
             body["Memory"] = {"Members": [memory]}
         if composition.get("disk_gb"):
-            drive = {COUNT: 1, "CapacityBytes": composition["disk_gb"] * GIB}
+            count, size = self._count(
+                composition["disk_gb"] * GIB, units.get("disk_bytes")
+            )
+            drive = {COUNT: count, "CapacityBytes": size}
             if composition.get("disk_type"):
                 drive["MediaType"] = composition["disk_type"]
             body["Storage"] = {"Members": [{COUNT: 1, "Drives": [drive]}]}
@@ -475,7 +520,7 @@ class RedfishComposer(composer_mod.Composer):
         if description:
             body["Description"] = description
         if self._form(use_cases) == CONSTRAINED:
-            body.update(self._constraints(composition))
+            body.update(self._constraints(cs, composition))
         else:
             body["Links"] = {
                 "ResourceBlocks": [
@@ -562,10 +607,9 @@ class RedfishComposer(composer_mod.Composer):
                 f"{response.status_code} without the composed system's location",
                 status=response.status_code,
             )
-        # A Location may be absolute: keep the path on this service.
-        if created.startswith(self.address):
-            created = created[len(self.address) :]
-        return created
+        # A Location may be absolute: keep the path on this service (it may
+        # name the service by another address than ours).
+        return urllib.parse.urlsplit(created).path or created
 
     def _post_system(self, collection: str, body: dict) -> str:
         response = self._finish(

@@ -6,6 +6,8 @@ tests."""
 
 import email.utils
 
+from oslo_config import cfg
+
 from mogan_valence.conf import redfish_composition as rf_conf
 from mogan_valence.valence import composer as composer_mod
 from mogan_valence.valence import composition
@@ -120,7 +122,10 @@ class TestComposers(base.TestCase):
         self.assertEqual([composers.valence, default, rack2], composers.all())
 
     def test_bad_service_name(self):
-        self.assertRaises(Exception, rf_conf.register_service, CONF, "Bad Name")
+        err = self.assertRaises(
+            cfg.ConfigFileValueError, rf_conf.register_service, CONF, "Bad Name"
+        )
+        self.assertIn("not a valid service name", str(err))
 
 
 class TestRetryAfter(base.TestCase):
@@ -270,7 +275,7 @@ class TestConstrained(base.TestCase):
     def test_constraints(self):
         answers, _, _ = _pod()
         body = StubbedComposer(answers, zone="1")._constraints(
-            {"cpu_cores": 4, "ram_mib": 8192, "disk_gb": 20, "disk_type": "SSD"}
+            {}, {"cpu_cores": 4, "ram_mib": 8192, "disk_gb": 20, "disk_type": "SSD"}
         )
         self.assertEqual(
             {
@@ -309,6 +314,25 @@ class TestConstrained(base.TestCase):
                 "@Redfish.ZoneAffinity": "1",
             },
             body,
+        )
+
+    def test_totals_become_parts_of_the_smallest_size(self):
+        answers, cs, _ = _pod()
+        body = StubbedComposer(answers)._constraints(
+            cs, {"cpu_cores": 20, "ram_mib": 40000, "disk_gb": 150}
+        )
+        # 8-core CPUs, 16 GiB DIMMs and 100 GiB drives are the smallest.
+        self.assertEqual(
+            {"@Redfish.RequestedCount": 3, "ProcessorType": "CPU", "TotalCores": 8},
+            body["Processors"]["Members"][0],
+        )
+        self.assertEqual(
+            {"@Redfish.RequestedCount": 3, "CapacityMiB": 16384, "MemoryType": "DRAM"},
+            body["Memory"]["Members"][0],
+        )
+        self.assertEqual(
+            {"@Redfish.RequestedCount": 2, "CapacityBytes": 100 * GIB},
+            body["Storage"]["Members"][0]["Drives"][0],
         )
 
     def test_form_not_offered(self):
