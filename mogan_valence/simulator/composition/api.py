@@ -23,6 +23,7 @@ import socket
 import time
 import uuid as uuidlib
 
+from werkzeug import exceptions as wz_exc
 from werkzeug import routing
 from werkzeug import wrappers
 
@@ -191,6 +192,10 @@ class CompositionApp:
             response = self.dispatch(request)
         except _Dropped:
             response = wrappers.Response(b"", status=500)
+        except Exception:
+            # A bug of the simulator: a Redfish error body, never a traceback.
+            LOG.exception("Failed %s %s", request.method, request.path)
+            response = self._error(errors.internal("the simulator failed"))
         return response(environ, start_response)
 
     def dispatch(self, request: wrappers.Request) -> wrappers.Response:
@@ -199,7 +204,7 @@ class CompositionApp:
             endpoint, values = adapter.match()
         except routing.RequestRedirect as e:
             return wrappers.Response(status=308, headers={"Location": e.new_url})
-        except routing.exceptions.MethodNotAllowed:
+        except wz_exc.MethodNotAllowed:
             return self._error(
                 errors.RedfishError(
                     405,
@@ -207,7 +212,7 @@ class CompositionApp:
                     f"{request.method} is not allowed on {request.path}.",
                 )
             )
-        except routing.exceptions.NotFound:
+        except wz_exc.NotFound:
             return self._error(errors.not_found(request.path))
         try:
             public = endpoint in ("version", "root") or endpoint.startswith("admin_")
