@@ -1,0 +1,1 @@
+"""A DMTF Redfish CompositionService simulator (see ``server.py``)."""
