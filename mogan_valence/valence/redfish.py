@@ -62,6 +62,8 @@ GIB = 1024**3
 # How many times a compose whose reservation expired before its Apply is
 # asked for again.
 RESERVE_ATTEMPTS = 2
+# How many times a read is sent when no answer comes.
+READ_ATTEMPTS = 3
 
 
 class RedfishCompositionError(exception.MoganValenceException):
@@ -203,10 +205,15 @@ class RedfishComposer(composer_mod.Composer):
         engine starts while the service is down."""
         with self._lock:
             if self._conn is None:
+                # NOTE: sushy's connector sends a request again after a
+                # connection error whatever its method, as many times as
+                # server_side_retries (at least 3 when 0): a compose whose
+                # answer was lost would be composed twice. One attempt
+                # here; reads are tried again by _get.
                 conn = sushy_connector.Connector(
                     self.address,
                     verify=self.verify,
-                    server_side_retries=2,
+                    server_side_retries=1,
                     server_side_retries_delay=1,
                     default_request_timeout=self.options.request_timeout,
                 )
@@ -251,7 +258,14 @@ class RedfishComposer(composer_mod.Composer):
             raise self._error(e, method, path) from None
 
     def _get(self, path: str) -> dict:
-        return self._call("GET", path).json()
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self._call("GET", path).json()
+            except RedfishUnreachable:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                self._sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _finish(self, response, method: str, path: str):
         """The final answer of a request, following a 202 task monitor."""
@@ -665,7 +679,11 @@ class RedfishComposer(composer_mod.Composer):
                     target,
                 )
             except (RedfishBadRequest, RedfishNotFound, RedfishConflict) as e:
-                # The reservation may have expired before its Apply.
+                # The reservation may have expired before its Apply; or an
+                # Apply that went through was refused when sent again.
+                done = self.find_nodes_by_name(body["Name"])
+                if done:
+                    return done[0]["path"]
                 self._drop_reservation(cs, reservation)
                 if attempt < RESERVE_ATTEMPTS:
                     LOG.warning(
@@ -676,6 +694,12 @@ class RedfishComposer(composer_mod.Composer):
                         e,
                     )
                     continue
+                raise
+            except (RedfishUnreachable, RedfishServerError, RedfishTaskFailed):
+                # Applied or not: a system of its name says. When none is
+                # there the blocks are not held for the reservation's life.
+                if not self.find_nodes_by_name(body["Name"]):
+                    self._drop_reservation(cs, reservation)
                 raise
             return self._applied_system(applied, target)
         raise AssertionError("unreachable")
