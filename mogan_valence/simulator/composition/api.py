@@ -1040,7 +1040,7 @@ class CompositionApp:
         return self._json([f.as_dict() for f in self.state.faults])
 
     def on_admin_expire(self, request):
-        body = json.loads(request.get_data() or b"{}")
+        body = self._body(request) if request.get_data() else {}
         rid = body.get("ReservationId") if isinstance(body, dict) else None
         return self._json({"expired": self.state.expire(rid)})
 
