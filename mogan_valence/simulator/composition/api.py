@@ -255,8 +255,10 @@ class CompositionApp:
         if self.username is None:
             return
         token = request.headers.get("X-Auth-Token")
-        if token is not None and token in self.sessions:
-            return
+        if token is not None:
+            with self.state.lock:
+                if token in self.sessions:
+                    return
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Basic "):
             try:
@@ -336,7 +338,8 @@ class CompositionApp:
 
     def on_sessions(self, request):
         if request.method == "GET":
-            ids = sorted(self.sessions.values())
+            with self.state.lock:
+                ids = sorted(self.sessions.values())
             return self._json(
                 pl.collection(
                     SESSIONS,
@@ -359,7 +362,8 @@ class CompositionApp:
             )
         token = secrets.token_urlsafe(24)
         session_id = str(uuidlib.uuid4())
-        self.sessions[token] = session_id
+        with self.state.lock:
+            self.sessions[token] = session_id
         uri = f"{SESSIONS}/{session_id}"
         return self._json(
             self._session(session_id, body["UserName"]),
@@ -378,12 +382,13 @@ class CompositionApp:
         }
 
     def on_session(self, request, ident):
-        tokens = [t for t, s in self.sessions.items() if s == ident]
-        if not tokens:
-            raise errors.not_found(f"{SESSIONS}/{ident}")
-        if request.method == "DELETE":
-            del self.sessions[tokens[0]]
-            return self._json(None, 204)
+        with self.state.lock:
+            tokens = [t for t, s in self.sessions.items() if s == ident]
+            if not tokens:
+                raise errors.not_found(f"{SESSIONS}/{ident}")
+            if request.method == "DELETE":
+                del self.sessions[tokens[0]]
+                return self._json(None, 204)
         return self._json(self._session(ident))
 
     # -- CompositionService ----------------------------------------------------
@@ -1035,7 +1040,7 @@ class CompositionApp:
         return self._json([f.as_dict() for f in self.state.faults])
 
     def on_admin_expire(self, request):
-        body = json.loads(request.get_data() or b"{}")
+        body = self._body(request) if request.get_data() else {}
         rid = body.get("ReservationId") if isinstance(body, dict) else None
         return self._json({"expired": self.state.expire(rid)})
 

@@ -53,6 +53,7 @@ class Task:
     deadline: float
     outcome: str = "ok"  # "ok" | "stick" | "fail"
     fail_status: int = 500
+    fail_block_state: str = UNUSED
     # Once done: (status, headers, body) of the final answer.
     result: tuple | None = None
 
@@ -84,6 +85,8 @@ class Fault:
         operation when ``after_commit``).
     :param outcome: for ``task``: "stick" (202 forever) or "fail" (the
         monitor ends with ``status`` and an error body, nothing done).
+    :param block_state: for a ``task`` that fails a compose: the state its
+        blocks are left in, Unused or Failed ("manual intervention").
     """
 
     operation: str
@@ -93,6 +96,7 @@ class Fault:
     after_commit: bool = False
     drop: bool = False
     outcome: str = "fail"
+    block_state: str = UNUSED
 
     OPERATIONS = ("compose", "delete", "get", "monitor", "task", "any")
 
@@ -119,6 +123,8 @@ class Fault:
             raise errors.bad_value("status", fault.status, "0 or an HTTP error")
         if fault.outcome not in ("stick", "fail"):
             raise errors.bad_value("outcome", fault.outcome, "stick or fail")
+        if fault.block_state not in (UNUSED, FAILED):
+            raise errors.bad_value("block_state", fault.block_state, "Unused or Failed")
         if not isinstance(fault.delay, (int, float)) or fault.delay < 0:
             raise errors.bad_value("delay", fault.delay, "seconds, at least 0")
         return fault
@@ -301,6 +307,7 @@ class State:
             if fault is not None:
                 task.outcome = fault.outcome
                 task.fail_status = fault.status or 500
+                task.fail_block_state = fault.block_state
             self.tasks[task.id] = task
             return task
 
@@ -311,7 +318,7 @@ class State:
             error.status = task.fail_status
             task.result = (error.status, {}, error.body())
             if task.kind == "compose" and system is not None:
-                self.decompose(system.id)
+                self.decompose(system.id, task.fail_block_state)
             elif system is not None:
                 system.deleting = False
             return

@@ -77,6 +77,19 @@ def test_task_ends_in_failure(make):
     assert client.sim.state()["systems"] == []
 
 
+def test_failed_compose_task_can_leave_blocks_failed(make):
+    client = make(mode="async", task_seconds=0.1)
+    client.sim.inject("task", outcome="fail", status=503, block_state="Failed")
+    monitor = client.post(SYSTEMS, json=specific("a", "ComputeBlock1")).headers[
+        "Location"
+    ]
+    time.sleep(0.3)
+    error_of(client.get(monitor), 503)
+    assert client.state("ComputeBlock1")["CompositionState"] == "Failed"
+    error = error_of(client.post(SYSTEMS, json=specific("b", "ComputeBlock1")), 409)
+    assert "failed" in error["message"]
+
+
 def test_fail_the_next_delete(client):
     uri = client.post(SYSTEMS, json=specific("a", "ComputeBlock1")).headers["Location"]
     client.sim.inject("delete", status=500)
