@@ -291,7 +291,8 @@ class RedfishComposer(composer_mod.Composer):
             try:
                 response = self._call("GET", monitor)
             except RedfishCompositionError as e:
-                if isinstance(e, RedfishUnreachable):
+                if isinstance(e, (RedfishUnreachable, RedfishServerError)):
+                    # The monitor's own failure, or the task's: unknown.
                     raise
                 raise RedfishTaskFailed(
                     f"{method} {path} on Redfish service {self.service}: its task "

@@ -121,3 +121,31 @@ def redis_factory(tmp_path_factory):
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def iso_url(tmp_path_factory):
+    """A small boot ISO served over HTTP: the image of a ramdisk deploy
+    through Ironic's redfish driver (virtual media)."""
+    import functools
+    import http.server
+    import io
+    import threading
+
+    import pycdlib
+
+    root = tmp_path_factory.mktemp("http")
+    iso = pycdlib.PyCdlib()
+    iso.new()
+    data = b"mogan-valence test boot image\n"
+    iso.add_fp(io.BytesIO(data), len(data), "/README.;1")
+    iso.write(str(root / "boot.iso"))
+    iso.close()
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(root)
+    )
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/boot.iso"
+    server.shutdown()

@@ -112,6 +112,7 @@ class FaultProxy:
                         self.send_response(rule.status)
                         self.send_header("Content-Type", "application/json")
                         self.send_header("Content-Length", str(len(payload)))
+                        self._closing()
                         self.end_headers()
                         self.wfile.write(payload)
                         proxy._answered(self.command, self.path, body, started)
@@ -127,9 +128,17 @@ class FaultProxy:
                     ):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(upstream.content)))
+                self._closing()
                 self.end_headers()
                 self.wfile.write(upstream.content)
                 proxy._answered(self.command, self.path, body, started)
+
+            def _closing(self):
+                # A client that asked to close (sushy always does) must be
+                # told so: HTTP/1.1 keeps the connection open otherwise, and
+                # its next request on it would find it closed.
+                if self.close_connection:
+                    self.send_header("Connection", "close")
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 

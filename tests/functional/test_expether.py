@@ -21,12 +21,10 @@ from mogan_valence.common import states
 from mogan_valence.valence import enrollment
 from tests import fixtures as mv_fixtures
 from tests.functional import harness
-from tests.functional import test_redfish
 
 CTX = mv_context.get_admin_context()
 BMC_PASSWORD = "s3cret-eesv-bmc"
 COMPOSED_CLASS = "composed-expether"
-iso_url = test_redfish.iso_url
 
 
 @pytest.fixture(scope="module")

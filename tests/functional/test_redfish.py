@@ -1,12 +1,8 @@
 """The redfish path end to end: Ironic's redfish driver manages the composed
 system through sushy-tools' emulator (ramdisk deploy of a small boot ISO)."""
 
-import functools
-import http.server
 import os
-import threading
 
-import pycdlib
 import pytest
 import requests
 
@@ -16,27 +12,6 @@ from tests import fixtures as mv_fixtures
 from tests.functional import harness
 
 CTX = mv_context.get_admin_context()
-
-
-@pytest.fixture(scope="module")
-def iso_url(tmp_path_factory):
-    root = tmp_path_factory.mktemp("http")
-    iso = pycdlib.PyCdlib()
-    iso.new()
-    data = b"mogan-valence test boot image\n"
-    import io
-
-    iso.add_fp(io.BytesIO(data), len(data), "/README.;1")
-    iso.write(str(root / "boot.iso"))
-    iso.close()
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(root)
-    )
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/boot.iso"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")
