@@ -121,17 +121,18 @@ class Notifier:
         # it is how operators route every service's notifications (another
         # driver, 'routing', 'log'); unset, turning notifications on here
         # is enough.
-        driver = list(conf.oslo_messaging_notifications.driver or ["messagingv2"])
+        configured = list(conf.oslo_messaging_notifications.driver or [])
         self._notifier = messaging.Notifier(
             transport,
             publisher_id=f"{PUBLISHER}:{conf.engine.host}",
-            driver=driver,
+            # None: the configured drivers, all of them.
+            driver=None if configured else "messagingv2",
             topics=list(conf.notifications.versioned_notifications_topics),
         )
         LOG.info(
             "Versioned notifications on topics %s (driver %s)",
             ", ".join(conf.notifications.versioned_notifications_topics),
-            ", ".join(driver),
+            ", ".join(configured or ["messagingv2"]),
         )
 
     # -- reading what a payload says ---------------------------------------------
@@ -169,11 +170,14 @@ class Notifier:
         fault: payloads.FaultPayload | None = None,
         durations: dict | None = None,
     ) -> payloads.ServerActionPayload:
+        def field(name):
+            return getattr(instance, name) if instance.obj_attr_is_set(name) else None
+
         composed = None
         if composition:
             composed = payloads.ComposedNodePayload(
                 backend=backend_of(composition),
-                node_uuid=instance.node_uuid,
+                node_uuid=field("node_uuid"),
                 requested=_requested(composition),
                 granted=(
                     payloads.GrantedHardwarePayload(**granted)
@@ -183,13 +187,18 @@ class Notifier:
             )
         payload = payloads.ServerActionPayload(
             uuid=instance.uuid,
-            name=instance.name,
-            project_id=instance.project_id,
-            user_id=instance.user_id,
-            flavor_uuid=instance.flavor_uuid,
-            state=instance.status,
-            power_state=instance.power_state,
-            node_uuid=instance.node_uuid,
+            **{
+                name: field(name)
+                for name in (
+                    "name",
+                    "project_id",
+                    "user_id",
+                    "flavor_uuid",
+                    "power_state",
+                    "node_uuid",
+                )
+            },
+            state=field("status"),
             composed_node=composed,
             fault=fault,
             step_durations=(
