@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 from mogan_valence.common import states
 from mogan_valence.engine import notifications
 from mogan_valence.objects import instance as instance_obj
+from tests import notification_shape
 from tests.unit.engine import base
 
 SECRET = "hunter2"
@@ -52,6 +53,15 @@ class NotifyingEngineTestCase(base.EngineTestCase):
         found = [m for m in self.sent() if m["event_type"] == event_type]
         self.assertEqual(1, len(found), f"{event_type} in {self.events()}")
         primitive = found[0]["payload"]
+        self.assertEqual(
+            [],
+            notification_shape.check(
+                event_type,
+                found[0]["priority"],
+                found[0]["publisher_id"],
+                primitive,
+            ),
+        )
         self.assertEqual("ServerActionPayload", primitive["mogan_object.name"])
         self.assertEqual("1.0", primitive["mogan_object.version"])
         return found[0], primitive["mogan_object.data"]
