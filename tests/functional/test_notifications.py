@@ -91,9 +91,15 @@ def received(transport_url, topic):
     transport.cleanup()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, transport_url, ironic, topic, received):
+# Both paths a flow runs on: the engine's own workers, and the conductor of
+# a jobboard (Redis).
+@pytest.fixture(scope="module", params=["single", "jobboard"])
+def stack(request, tmp_path_factory, transport_url, ironic, topic, received):
     work = tmp_path_factory.mktemp("notifications")
+    jobboard, extra = None, ""
+    if request.param == "jobboard":
+        jobboard = request.getfixturevalue("redis_server").url
+        extra = f"\n[engine]\njobboard_name = notif_{uuidlib.uuid4().hex[:8]}\n"
     with mv_fixtures.running_simulator(str(work / "valence"), systems=2) as sim:
         composed_class = f"notif-{uuidlib.uuid4().hex[:8]}"
         engine = harness.EngineProcess(
@@ -103,7 +109,8 @@ def stack(tmp_path_factory, transport_url, ironic, topic, received):
             extensions="valence",
             extra=harness.valence_section(sim.url, composed_class, retries=0)
             + "\n[notifications]\nnotification_format = versioned\n"
-            f"versioned_notifications_topics = {topic}\n",
+            f"versioned_notifications_topics = {topic}\n" + extra,
+            jobboard=jobboard,
         )
         engine.start()
         try:

@@ -112,10 +112,13 @@ class SetPowerTask(task.Task):
             **kwargs,
         )
         self.ironic = ironic
-        self.notifier = notifier
+        # NOTE: not "notifier": taskflow's Task has a read-only one.
+        self.server_notifier = notifier
 
     def execute(self, instance_uuid, node_uuid, power_target):
-        set_power(self.ironic, instance_uuid, node_uuid, power_target, self.notifier)
+        set_power(
+            self.ironic, instance_uuid, node_uuid, power_target, self.server_notifier
+        )
 
 
 def get_power_flow(ironic, notifier=None):

@@ -6,7 +6,11 @@ from oslo_config import cfg
 from oslo_messaging.notify import _impl_test
 from prometheus_client import REGISTRY
 
+import taskflow.engines
+
 from mogan_valence.common import states
+from mogan_valence.engine.flows import constants
+from mogan_valence.engine.flows import power
 from mogan_valence.engine import notifications
 from mogan_valence.objects import instance as instance_obj
 from tests import notification_shape
@@ -160,6 +164,23 @@ class TestPowerNotifications(NotifyingEngineTestCase):
         self.assertEqual("power on", error["fault"]["mogan_object.data"]["step"])
         # A failed power action leaves the instance as it was.
         self.assertEqual(states.ACTIVE, error["state"])
+
+    def test_the_power_flow_of_a_jobboard_job(self):
+        # The jobboard runs power actions as a flow: its task reports too.
+        uuid = self.create()["instance"].uuid
+        node = self.manager.get_instance(self.ctx, uuid)["instance"].node_uuid
+        flow = power.get_power_flow(self.ironic, self.manager.notifier)
+        taskflow.engines.run(
+            flow,
+            store={
+                constants.INSTANCE_UUID: uuid,
+                constants.NODE_UUID: node,
+                constants.POWER_TARGET: "reboot",
+            },
+        )
+        self.assertEqual(
+            ["server.reboot.start", "server.reboot.end"], self.events()[2:]
+        )
 
     def test_soft_reboot_event_name(self):
         uuid = self.create()["instance"].uuid
