@@ -224,8 +224,15 @@ class Notifier:
                 self._notifier.error({}, event_type, primitive)
             else:
                 self._notifier.info({}, event_type, primitive)
-        except Exception:  # noqa: BLE001  (a notification never fails an action)
-            LOG.exception("Could not send %s of %s", event_type, payload.uuid)
+        except Exception as e:  # noqa: BLE001  (a notification never fails an action)
+            # Masked, without the traceback: a transport error may quote
+            # the broker URL and its password.
+            LOG.error(
+                "Could not send %s of %s: %s",
+                event_type,
+                payload.uuid,
+                secrets.mask(str(e)),
+            )
 
     def notify(
         self,
