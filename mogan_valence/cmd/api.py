@@ -8,6 +8,9 @@ from cheroot import wsgi
 from oslo_config import cfg
 
 from mogan_valence.api import service
+from mogan_valence.common import metrics
+from mogan_valence.common import states
+from mogan_valence.objects import instance as instance_obj
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -15,6 +18,17 @@ LOG = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     application = service.prepare(sys.argv[1:] if argv is None else argv)
+    try:
+        # Its own port, not a route of the API: the API is the public front
+        # door, and metrics are for the operator's Prometheus only.
+        if CONF.api.metrics_port:
+            metrics.register_instance_states(
+                instance_obj.Instance.count_by_status, states.ALL_STATES
+            )
+            metrics.serve(CONF.api.metrics_host, CONF.api.metrics_port)
+    except OSError as e:
+        print(f"mogan-valence-api: [api] metrics_port: {e}", file=sys.stderr)
+        return 1
     server = wsgi.Server(
         (CONF.api.host, CONF.api.port),
         application,

@@ -11,6 +11,8 @@ from oslo_config import cfg
 
 from mogan_valence.common import config
 from mogan_valence.common import coordination
+from mogan_valence.common import metrics
+from mogan_valence.common import states
 from mogan_valence.engine import extensions
 from mogan_valence.engine import jobboard
 from mogan_valence.engine import manager
@@ -18,6 +20,7 @@ from mogan_valence.engine import service
 from mogan_valence.ironic import client as ironic_client
 from mogan_valence.ironic import exceptions as ironic_exc
 from mogan_valence import objects
+from mogan_valence.objects import instance as instance_obj
 
 CONF = cfg.CONF
 
@@ -38,11 +41,29 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         pass  # not glibc: nothing to tune
 
 
+def serve_metrics(host: str, port: int) -> None:
+    """Serve /metrics on host:port (nothing when port is 0), instances by
+    state included.
+
+    :raises OSError: the address cannot be bound.
+    """
+    if port:
+        metrics.register_instance_states(
+            instance_obj.Instance.count_by_status, states.ALL_STATES
+        )
+        metrics.serve(host, port)
+
+
 def main(argv: list[str] | None = None) -> int:
     _limit_malloc_arenas()
     config.parse_args(sys.argv[1:] if argv is None else argv)
     config.setup_logging()
     objects.register_all()
+    try:
+        serve_metrics(CONF.engine.metrics_host, CONF.engine.metrics_port)
+    except OSError as e:
+        print(f"mogan-valence-engine: [engine] metrics_port: {e}", file=sys.stderr)
+        return 1
     try:
         ironic = ironic_client.IronicClient.from_conf(CONF)
         svc = service.EngineService(manager.EngineManager(ironic, CONF))

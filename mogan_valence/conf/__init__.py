@@ -12,6 +12,7 @@ from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
 from mogan_valence.conf import ironic
+from mogan_valence.conf import notifications
 from mogan_valence.conf import quota
 from mogan_valence.conf import redfish_composition
 from mogan_valence.conf import valence
@@ -24,6 +25,7 @@ coordination.register_opts(CONF)
 database.register_opts(CONF)
 engine.register_opts(CONF)
 ironic.register_opts(CONF)
+notifications.register_opts(CONF)
 quota.register_opts(CONF)
 redfish_composition.register_opts(CONF)
 valence.register_opts(CONF)

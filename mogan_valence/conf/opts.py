@@ -8,6 +8,7 @@ from mogan_valence.conf import database
 from mogan_valence.conf import default
 from mogan_valence.conf import engine
 from mogan_valence.conf import ironic
+from mogan_valence.conf import notifications
 from mogan_valence.conf import quota
 from mogan_valence.conf import redfish_composition
 from mogan_valence.conf import valence
@@ -21,6 +22,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         (coordination.GROUP, coordination.list_opts()),
         (engine.GROUP, engine.list_opts()),
         (ironic.GROUP, ironic.list_opts()),
+        (notifications.GROUP, notifications.list_opts()),
         (quota.GROUP, quota.list_opts()),
         (redfish_composition.GROUP, redfish_composition.list_opts()),
         (

@@ -15,16 +15,19 @@ import taskflow.engines
 from taskflow import states as tf_states
 
 from mogan_valence.common import exception
+from mogan_valence.common import metrics
 from mogan_valence.common import secrets
 from mogan_valence.common import states
 from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
+from mogan_valence.engine import notifications
 from mogan_valence.engine import persistence
 from mogan_valence.engine import timing
 from mogan_valence.engine.flows import constants
 from mogan_valence.engine.flows import create_instance
 from mogan_valence.engine.flows import delete_instance
 from mogan_valence.engine.flows import power
+from mogan_valence.objects import flavor as flavor_obj
 from mogan_valence.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
@@ -37,13 +40,23 @@ class FlowRunner:
     :param ironic: the engine's ``IronicClient``.
     :param flows: the ``persistence.FlowStore`` of this engine host.
     :param extensions: the loaded engine extensions, in order.
+    :param notifier: the engine's ``notifications.Notifier`` (None: none
+        is sent).
     """
 
-    def __init__(self, conf, ironic, flows: persistence.FlowStore, extensions):
+    def __init__(
+        self,
+        conf,
+        ironic,
+        flows: persistence.FlowStore,
+        extensions,
+        notifier: notifications.Notifier | None = None,
+    ):
         self.conf = conf
         self.ironic = ironic
         self.flows = flows
         self.extensions = extensions
+        self.notifier = notifier
 
     # -- building -----------------------------------------------------------------
 
@@ -91,7 +104,7 @@ class FlowRunner:
                 context, saved.instance_uuid, store[constants.FLAVOR], timer
             )
         if saved.kind == persistence.POWER:
-            return power.get_power_flow(self.ironic)
+            return power.get_power_flow(self.ironic, self.notifier)
         instance = instance_obj.Instance.get(context, saved.instance_uuid)
         steps = self.delete_steps(
             context, instance, bool(store.get(constants.FORCE_RELEASE))
@@ -123,6 +136,7 @@ class FlowRunner:
         """
         instance_uuid = saved.instance_uuid
         timer = timing.StepTimer(saved.kind)
+        observer = None
         try:
             state = saved.flow_detail.state
             if state == tf_states.SUCCESS:
@@ -140,8 +154,11 @@ class FlowRunner:
             else:
                 if state is None and resumed:
                     saved = self.flows.restart(saved)
+                observer = self._observer(saved)
                 flow = self._build(context, saved, timer)
-                if not self._run_engine(flow, saved, timer, listeners, stopping):
+                if not self._run_engine(
+                    flow, saved, timer, listeners, stopping, observer
+                ):
                     LOG.info(
                         "The %s of %s stops after step %s, to be taken over",
                         saved.kind,
@@ -152,6 +169,9 @@ class FlowRunner:
         except Exception as e:  # noqa: BLE001  (recorded on the instance)
             self._ensure_error(instance_uuid, saved.kind, e)
             self._save_steps(instance_uuid, timer)
+            if observer is not None and not observer.ended:
+                # The flow could not be built or run: no listener said so.
+                observer.error(saved.kind, e)
         # A power action leaves the instance as it found it: ended, whatever
         # the instance does meanwhile.
         if saved.kind == persistence.POWER or self._settled(instance_uuid):
@@ -179,8 +199,39 @@ class FlowRunner:
             return False
         return status not in (states.BUILDING, states.DELETING)
 
+    def _observer(
+        self, saved: persistence.SavedFlow
+    ) -> notifications.FlowObserver | None:
+        """The metrics and notifications listener of a create or delete."""
+        if saved.kind == persistence.POWER:
+            return None  # power.set_power reports itself, on both paths
+        return notifications.FlowObserver(
+            self.notifier, saved.kind, saved.instance_uuid, self._composition(saved)
+        )
+
+    @staticmethod
+    def _composition(saved: persistence.SavedFlow) -> dict | None:
+        """The composition of the flavor the flow's instance is made of."""
+        if saved.kind == persistence.CREATE:
+            flavor = saved.meta["store"].get(constants.FLAVOR) or {}
+            return dict(flavor.get("composition") or {}) or None
+        try:
+            instance = instance_obj.Instance.get(None, saved.instance_uuid)
+            if not instance.flavor_uuid:
+                return None
+            flavor = flavor_obj.Flavor.get(None, instance.flavor_uuid)
+        except exception.NotFound:
+            return None
+        return dict(flavor.composition or {}) or None
+
     def _run_engine(
-        self, flow, saved: persistence.SavedFlow, timer, listeners=(), stopping=None
+        self,
+        flow,
+        saved: persistence.SavedFlow,
+        timer,
+        listeners=(),
+        stopping=None,
+        observer: notifications.FlowObserver | None = None,
     ) -> bool:
         """Run the flow; False if it was suspended (``stopping``)."""
         engine = taskflow.engines.load(
@@ -192,7 +243,10 @@ class FlowRunner:
             engine="serial",
         )
         timer.attach(engine)
+        if observer is not None:
+            observer.attach(engine)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(metrics.flow_in_flight(saved.kind))
             for make in listeners:
                 stack.enter_context(make(engine))
             suspended = False

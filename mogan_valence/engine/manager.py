@@ -25,6 +25,7 @@ from mogan_valence.engine import extensions as ext_mod
 from mogan_valence.engine import faults
 from mogan_valence.engine import flow_runner
 from mogan_valence.engine import jobboard
+from mogan_valence.engine import notifications
 from mogan_valence.engine import persistence
 from mogan_valence.engine import validation
 from mogan_valence.engine import workers
@@ -76,6 +77,7 @@ class EngineManager:
         self.runner: flow_runner.FlowRunner | None = None
         self.coordinator = None
         self.board: jobboard.JobBoard | None = None
+        self.notifier: notifications.Notifier | None = None
 
     # -- life cycle -------------------------------------------------------------
 
@@ -96,8 +98,9 @@ class EngineManager:
         # left before a jobboard was configured.
         self.flows = persistence.FlowStore(self.conf.engine.host)
         self.flows.sweep_orphans()
+        self.notifier = notifications.Notifier(self.conf, self.ironic)
         self.runner = flow_runner.FlowRunner(
-            self.conf, self.ironic, self.flows, self.extensions
+            self.conf, self.ironic, self.flows, self.extensions, self.notifier
         )
         self.workers = workers.WorkerPool(self.conf.engine.workers_pool_size)
         if jobboard.enabled(self.conf):
@@ -105,7 +108,9 @@ class EngineManager:
             self.board = jobboard.JobBoard(
                 self.conf,
                 shared,
-                flow_runner.FlowRunner(self.conf, self.ironic, shared, self.extensions),
+                flow_runner.FlowRunner(
+                    self.conf, self.ironic, shared, self.extensions, self.notifier
+                ),
                 self.coordinator,
             )
 
@@ -571,6 +576,7 @@ class EngineManager:
                     obj.uuid,
                     obj.node_uuid,
                     target,
+                    self.notifier,
                 )
             else:
                 self._post_power(obj, target)

@@ -7,4 +7,5 @@ def register_all() -> None:
     __import__("mogan_valence.objects.flavor")
     __import__("mogan_valence.objects.instance")
     __import__("mogan_valence.objects.instance_fault")
+    __import__("mogan_valence.objects.notification")
     __import__("mogan_valence.objects.quota")

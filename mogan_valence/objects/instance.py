@@ -69,6 +69,11 @@ class Instance(base.MoganObject):
             for row in db_api.instance_get_all(context, **filters)
         ]
 
+    @staticmethod
+    def count_by_status(context=None) -> dict[str, int]:
+        """``{status: number of instances}`` (metrics read it at scrape time)."""
+        return db_api.instance_count_by_status(context)
+
     def create(self, context=None, quota_defaults: dict | None = None) -> None:
         """Write the instance.
 

@@ -21,13 +21,13 @@ manage is given back before anything is attached to it.
 """
 
 import collections
-import contextlib
 import dataclasses
 import logging
 import threading
 
 from mogan_valence.common import coordination as coordination_mod
 from mogan_valence.common import exception
+from mogan_valence.common import metrics
 from mogan_valence.valence import enrollment
 from mogan_valence.valence import exceptions as valence_exc
 
@@ -75,7 +75,7 @@ class PodManagers:
             return 1 if shape == EXPETHER else 0
         return configured
 
-    @contextlib.contextmanager
+    @metrics.compose_slot
     def compose_slot(self, podm_id: str):
         """Hold one of the pod manager's compose slots while composing (of
         every engine, when they coordinate).

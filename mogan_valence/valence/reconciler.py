@@ -50,6 +50,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from mogan_valence.common import exception
+from mogan_valence.common import metrics
 from mogan_valence.common import states
 from mogan_valence.ironic import client as ironic_client
 from mogan_valence.ironic import states as ironic_states
@@ -491,6 +492,7 @@ class Reconciler:
                 )
                 continue
             self._forget_unresolved(instance_uuid)
+        metrics.reconciler_actions(actions, dry_run)
         return actions
 
     @staticmethod

@@ -6,13 +6,16 @@ runs ``set_power`` directly.
 """
 
 import logging
+import time
 
 from taskflow import task
 from taskflow.patterns import linear_flow
 
 from mogan_valence.common import exception
+from mogan_valence.common import metrics
 from mogan_valence.common import states
 from mogan_valence.engine import faults
+from mogan_valence.engine import notifications
 from mogan_valence.engine.flows import constants
 from mogan_valence.objects import instance as instance_obj
 
@@ -21,9 +24,14 @@ LOG = logging.getLogger(__name__)
 POWER_FLOW = "power"
 
 
-def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
+def set_power(
+    ironic, instance_uuid: str, node_uuid: str, target: str, notifier=None
+) -> None:
     """Drive Ironic's power API and record the new power state, or a fault
     naming the action (the instance stays as it was). Never raises.
+
+    :param notifier: the engine's ``notifications.Notifier``: the action's
+        start, end or error events (none for an action not sent).
 
     Nothing is sent unless the instance is still ACTIVE on ``node_uuid``: a
     power action that waited (behind a delete, with a jobboard) must not
@@ -49,11 +57,30 @@ def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
             current.node_uuid if current else None,
         )
         return
+    action = f"power {target}"
+    event = notifications.POWER_ACTIONS.get(target, f"power_{target}")
+    if notifier is not None:
+        notifier.notify(event, notifications.START, current)
+    began = time.monotonic()
     try:
         power_state = ironic.set_power(node_uuid, target)
     except Exception as e:  # noqa: BLE001  (recorded as a fault)
-        faults.record_power_failure(instance_uuid, f"power {target}", e)
+        metrics.observe_step(
+            action,
+            time.monotonic() - began,
+            "failure",
+            notifications.error_class(e),
+        )
+        faults.record_power_failure(instance_uuid, action, e)
+        if notifier is not None:
+            notifier.notify(
+                event,
+                notifications.ERROR,
+                current,
+                fault=notifications.fault_payload(action, e),
+            )
         return
+    metrics.observe_step(action, time.monotonic() - began, "success")
     try:
         # Only the power state is written, compare-and-swap on ACTIVE.
         current.power_state = power_state
@@ -67,12 +94,14 @@ def set_power(ironic, instance_uuid: str, node_uuid: str, target: str) -> None:
         )
         return
     LOG.info("Instance %s: %s", instance_uuid, power_state)
+    if notifier is not None:
+        notifier.notify(event, notifications.END, current)
 
 
 class SetPowerTask(task.Task):
     """Reversion strategy: none (a failure is a fault, never a revert)."""
 
-    def __init__(self, ironic, **kwargs):
+    def __init__(self, ironic, notifier=None, **kwargs):
         super().__init__(
             name="set-power",
             requires=[
@@ -83,12 +112,16 @@ class SetPowerTask(task.Task):
             **kwargs,
         )
         self.ironic = ironic
+        # NOTE: not "notifier": taskflow's Task has a read-only one.
+        self.server_notifier = notifier
 
     def execute(self, instance_uuid, node_uuid, power_target):
-        set_power(self.ironic, instance_uuid, node_uuid, power_target)
+        set_power(
+            self.ironic, instance_uuid, node_uuid, power_target, self.server_notifier
+        )
 
 
-def get_power_flow(ironic):
+def get_power_flow(ironic, notifier=None):
     flow = linear_flow.Flow(POWER_FLOW)
-    flow.add(SetPowerTask(ironic))
+    flow.add(SetPowerTask(ironic, notifier))
     return flow

@@ -18,10 +18,14 @@ objects.register_all()
 # VERSION, record why in the comment above it, add obj_make_compatible for
 # the older version, then update the hash here.
 EXPECTED_HASHES = {
+    "ComposedNodePayload": "1.0-a20747e14f03050d3147daaec1acc562",
+    "FaultPayload": "1.0-b698a69121fa7ce4eb60a1866e5f8b6b",
     "Flavor": "1.1-40d2bf7986d87e0a23b69a127c58cbc5",
+    "GrantedHardwarePayload": "1.0-ebb0a4158e9abcac0537461544311ae9",
     "Instance": "1.2-25034b7926e788592b47ed8bfbfc420b",
     "InstanceFault": "1.0-6b5b01b2cc7b6b547837acb168ec6eb9",
     "Quota": "1.0-112031418ad8b665ff3e03725f337632",
+    "ServerActionPayload": "1.0-769ebdc62ef661c4a7f0b0373ca41223",
 }
 
 
