@@ -122,6 +122,15 @@ service_opts = [
         help="Seconds between two reads of a task monitor when the service "
         "gives no Retry-After.",
     ),
+    cfg.IntOpt(
+        "max_concurrent_composes",
+        min=0,
+        help="How many composes may be sent to this service at once, by "
+        "every engine together (0: no bound). Unset: 1 when the specific "
+        "form is used (the engine picks free blocks, and two composes at "
+        "once would pick the same ones), no bound for the constrained form "
+        "(the service picks).",
+    ),
     cfg.StrOpt(
         "zone",
         help="A resource zone Id: compose only from blocks of this zone. "

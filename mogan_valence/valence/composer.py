@@ -15,6 +15,7 @@ enrolled for it) and ``name``; ``created_at`` when the backend knows it.
 import abc
 import logging
 import threading
+import urllib.parse
 
 from mogan_valence.common import exception
 from mogan_valence.common import polling
@@ -109,6 +110,11 @@ class Composer(abc.ABC):
     def free_capacity(self, scope: str | None = None) -> dict:
         """What could still be composed, as the backend counts it."""
 
+    def forget_pending(self, name: str) -> int:
+        """Give back what an unfinished compose of ``name`` holds without a
+        node (a reservation); how many. Nothing by default."""
+        return 0
+
     # Errors a lookup may meet that say nothing about what exists.
     transient_errors: tuple = ()
     # Errors after which a compose may still have gone through.
@@ -176,12 +182,44 @@ class UnknownComposer(exception.InvalidInput):
     msg_fmt = "%(reason)s"
 
 
+def check_service(service: str, options) -> None:
+    """Refuse a Redfish service's options that cannot work (at engine
+    start, and before anything is composed through it)."""
+    from mogan_valence.conf import redfish_composition as rf_conf
+
+    group = rf_conf.service_group(service)
+    if not options.address:
+        raise UnknownComposer(
+            reason=f"[{group}] address is not set: the Redfish composition "
+            f"service '{service}' cannot be reached"
+        )
+    parts = urllib.parse.urlsplit(str(options.address))
+    if parts.username or parts.password:
+        raise UnknownComposer(
+            reason=f"[{group}] address must not carry credentials: set "
+            "username and password"
+        )
+    if parts.path.strip("/") or parts.query:
+        raise UnknownComposer(
+            reason=f"[{group}] address is the service's scheme, host and port "
+            "only (its root is <address>/redfish/v1)"
+        )
+    if options.auth_type in ("basic", "session") and not (
+        options.username and options.password
+    ):
+        raise UnknownComposer(
+            reason=f"[{group}] username and password are needed with "
+            f"auth_type = {options.auth_type}"
+        )
+
+
 class Composers:
     """Every composer of this engine, by backend and service; Redfish
     services are connected on first use."""
 
-    def __init__(self, conf, valence_client):
+    def __init__(self, conf, valence_client, coordination=None):
         self.conf = conf
+        self.coordination = coordination
         self.valence = ValenceComposer(valence_client, conf.valence.podm_id)
         self._redfish: dict[str, Composer] = {}
         self._lock = threading.Lock()
@@ -205,13 +243,10 @@ class Composers:
             found = self._redfish.get(service)
             if found is None:
                 options = rf_conf.register_service(self.conf, service)
-                if not options.address:
-                    raise UnknownComposer(
-                        reason=f"[{rf_conf.service_group(service)}] address is "
-                        "not set: the Redfish composition service "
-                        f"'{service}' cannot be reached"
-                    )
-                found = redfish.RedfishComposer(service, options, self.conf)
+                check_service(service, options)
+                found = redfish.RedfishComposer(
+                    service, options, self.conf, coordination=self.coordination
+                )
                 self._redfish[service] = found
             return found
 

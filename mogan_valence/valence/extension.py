@@ -45,12 +45,29 @@ class ValenceExtension(extensions.EngineExtension):
                 reason="[valence] enroll_driver = redfish needs " + ", ".join(missing)
             )
         self.valence = valence_client.ValenceClient.from_conf(self.conf)
-        self.composers = composer_mod.Composers(self.conf, self.valence)
-        for service in self.conf.redfish_composition.enabled_services:
-            # A bad service name stops the engine at start.
-            rf_conf.register_service(self.conf, service)
+        self.composers = composer_mod.Composers(
+            self.conf, self.valence, host.coordination
+        )
+        self._check_redfish_services()
         self.pods = expether.PodManagers(self.conf, self.valence, host.coordination)
         self.hosts = expether.Hosts(self.conf, self.ironic, self.inventory)
+
+    def _check_redfish_services(self) -> None:
+        """Bad Redfish service options stop the engine at start: a service
+        name, a default that is not enabled, an address that cannot work."""
+        group = self.conf.redfish_composition
+        for service in group.enabled_services:
+            options = rf_conf.register_service(self.conf, service)
+            if options.address:
+                composer_mod.check_service(service, options)
+        if (
+            self.conf.valence.backend == composition_mod.REDFISH
+            and group.default_service not in group.enabled_services
+        ):
+            raise exception.InvalidInput(
+                reason=f"[redfish_composition] default_service "
+                f"'{group.default_service}' is not in enabled_services"
+            )
 
     # -- flavors -----------------------------------------------------------------
 
@@ -164,7 +181,6 @@ class ValenceExtension(extensions.EngineExtension):
             return []
         name = tasks.node_name(instance.uuid)
         valence_uuid = enrollment.valence_node_of(instance)
-        composer = self.composers.for_instance(instance)
 
         # What this run of the teardown saw gone from Ironic: the release
         # that follows the unenroll need not ask again (a resumed release,
@@ -182,25 +198,35 @@ class ValenceExtension(extensions.EngineExtension):
                 gone.add(valence_uuid)
 
         def release():
-            target = valence_uuid
-            if target is None:
+            # Resolved here, not when the steps are built: a service no
+            # longer configured fails this step only, after the unenroll.
+            composer = self.composers.for_instance(instance)
+            ref = (instance.extra or {}).get(composer_mod.COMPOSER_KEY) or {}
+            hint = {"path": ref["path"]} if ref.get("path") else {}
+            released = False
+            if valence_uuid:
+                released = _release(composer, valence_uuid, **hint)
+            if not released:
                 # A create that was reverted may still have left a node
-                # behind (its answer lost): find it by name.
-                nodes = composer.find_nodes_by_name(name)
-                target = nodes[0]["uuid"] if nodes else None
-            if target is None:
-                return
+                # behind (its answer lost), and a Redfish system is named
+                # after the instance whatever its node uuid: find by name.
+                for node in composer.find_nodes_by_name(name):
+                    _release(composer, node["uuid"])
+
+        def _release(composer, target, **hint) -> bool:
             if target not in gone and self.ironic.find_node(target) is not None:
                 raise exception.Conflict(
                     f"Node {target} is still enrolled in Ironic; not releasing it"
                 )
-            if composer.release_node(target):
+            if composer.release_node(target, **hint):
                 LOG.info(
                     "Instance %s: released composed node %s (%s)",
                     instance.uuid,
                     target,
                     composer.backend,
                 )
+                return True
+            return False
 
         def return_host():
             tasks.return_host(

@@ -349,8 +349,32 @@ class Reconciler:
                 seen.add(held["uuid"])
             if node_uuid in planned:
                 continue
+            recorded = (instance.extra or {}).get("composer")
+            if (
+                composer.backend == "redfish"
+                and recorded
+                and _composer_key(recorded) != _composer_key(composer.ref)
+            ):
+                # Named after an instance that composed on another service:
+                # not this composer's to judge.
+                continue
             needed, why = self._needed(instance, node_uuid)
             if needed:
+                continue
+            if composer.backend == "redfish" and instance.status == states.ACTIVE:
+                # A system named after a live instance is never released by
+                # a guess: a duplicate, or the same system seen under
+                # another identity. An operator decides.
+                actions.append(
+                    Action(
+                        HOLD,
+                        node_uuid,
+                        instance_uuid,
+                        f"Redfish system {node.get('path')} is named after "
+                        f"ACTIVE instance {instance_uuid} but is not its node; "
+                        "check it and decompose it by hand if it is a duplicate",
+                    )
+                )
                 continue
             try:
                 detail = composer.get_node(node_uuid)
@@ -416,14 +440,24 @@ class Reconciler:
             try:
                 nodes = composer.list_nodes()
             except exception.MoganValenceException as e:
-                if composer.backend == self.conf.valence.backend:
-                    raise
+                if composer is self.composers.valence and (
+                    self.conf.valence.backend == "valence"
+                ):
+                    raise  # as before the Redfish backend: the run fails
+                # One service down holds no other back; a Valence that a
+                # Redfish deployment may not run at all is only noted.
                 level = (
-                    logging.DEBUG
+                    logging.INFO
                     if composer is self.composers.valence
                     else logging.WARNING
                 )
-                LOG.log(level, "Reconciler cannot list %s: %s", composer.backend, e)
+                LOG.log(
+                    level,
+                    "Reconciler cannot list %s %s; its nodes wait for a later run: %s",
+                    composer.backend,
+                    composer.service or "",
+                    e,
+                )
                 unlisted.add(_composer_key(composer.ref))
                 continue
             found.extend((node, composer) for node in nodes)

@@ -32,6 +32,7 @@ applied with ``Apply``: all or nothing; a reservation that expired before
 its ``Apply`` is asked for again once.
 """
 
+import contextlib
 import email.utils
 import logging
 import threading
@@ -44,6 +45,7 @@ from sushy import auth as sushy_auth
 from sushy import connector as sushy_connector
 from sushy import exceptions as sushy_exc
 
+from mogan_valence.common import coordination as coordination_mod
 from mogan_valence.common import exception
 from mogan_valence.conf import redfish_composition as rf_conf
 from mogan_valence.valence import composer as composer_mod
@@ -59,9 +61,11 @@ SPECIFIC = "ComputerSystemComposition"
 CONSTRAINED = "ComputerSystemConstrainedComposition"
 COUNT = "@Redfish.RequestedCount"
 GIB = 1024**3
+# Composition keys the specific form cannot honour (it picks by size).
+SPECIFIC_IGNORES = ("cpu_model", "ram_type", "disk_type")
 # How many times a compose whose reservation expired before its Apply is
 # asked for again.
-RESERVE_ATTEMPTS = 2
+PICK_ATTEMPTS = 3
 # How many times a read is sent when no answer comes.
 READ_ATTEMPTS = 3
 
@@ -98,6 +102,10 @@ class RedfishServerError(RedfishCompositionError):
 
 class RedfishUnreachable(RedfishCompositionError):
     """No answer: connection refused, reset or timed out."""
+
+
+class RedfishReservationLost(RedfishConflict):
+    """An Apply refused its reservation (expired, or its blocks taken)."""
 
 
 class RedfishTaskFailed(RedfishCompositionError):
@@ -146,6 +154,26 @@ def _error_info(error: sushy_exc.HTTPError) -> tuple[str, str]:
     return str(code), str(detail)
 
 
+def normalise_address(address: str) -> str:
+    """``scheme://host[:port]``, lower-case, without a default port or a
+    trailing slash."""
+    parts = urllib.parse.urlsplit(address.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port and not (
+        (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    ):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def normalise_path(path: str) -> str:
+    return "/" + path.strip("/") if path else path
+
+
 def _path(ref) -> str | None:
     if isinstance(ref, dict):
         ref = ref.get("@odata.id")
@@ -161,18 +189,31 @@ class RedfishComposer(composer_mod.Composer):
 
     backend = composition_mod.REDFISH
 
-    def __init__(self, service: str, options, conf, *, clock=None, sleep=None):
+    def __init__(
+        self,
+        service: str,
+        options,
+        conf,
+        *,
+        coordination=None,
+        clock=None,
+        sleep=None,
+    ):
         self.service = service
         self.options = options
         self.conf = conf
         self.group_name = rf_conf.service_group(service)
-        self.address = str(options.address).rstrip("/")
+        self.address = normalise_address(str(options.address))
+        self.coordination = coordination or coordination_mod.LocalCoordinator()
         self.verify = _verify(options.verify_ca)
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
         self._root = None
         self._conn = None
+        # The service's own identity (its root's UUID, else its address):
+        # part of every node uuid.
+        self._identity: str | None = None
         # node uuid -> system path: the fast way to a system (checked on use).
         self._paths: dict[str, str] = {}
         # block path -> what it brings (blocks do not change what they hold).
@@ -202,33 +243,40 @@ class RedfishComposer(composer_mod.Composer):
 
     def _connection(self):
         """sushy's connector, authenticated; made on first use so that an
-        engine starts while the service is down."""
+        engine starts while the service is down. Made outside the lock (a
+        service that does not answer holds no other flow up); the first
+        made is kept."""
+        with self._lock:
+            if self._conn is not None:
+                return self._conn
+        # NOTE: sushy's connector sends a request again after a connection
+        # error whatever its method, as many times as server_side_retries
+        # (at least 3 when 0): a compose whose answer was lost would be
+        # composed twice. One attempt here; reads are tried again by _get.
+        conn = sushy_connector.Connector(
+            self.address,
+            verify=self.verify,
+            server_side_retries=1,
+            server_side_retries_delay=1,
+            default_request_timeout=self.options.request_timeout,
+            connect_timeout=min(10.0, self.options.request_timeout),
+        )
+        try:
+            root = sushy.Sushy(
+                self.address,
+                auth=self._auth(),
+                connector=conn,
+                verify=self.verify,
+            )
+        except sushy_exc.SushyError as e:
+            conn.close()
+            raise self._error(e, "GET", ROOT) from None
         with self._lock:
             if self._conn is None:
-                # NOTE: sushy's connector sends a request again after a
-                # connection error whatever its method, as many times as
-                # server_side_retries (at least 3 when 0): a compose whose
-                # answer was lost would be composed twice. One attempt
-                # here; reads are tried again by _get.
-                conn = sushy_connector.Connector(
-                    self.address,
-                    verify=self.verify,
-                    server_side_retries=1,
-                    server_side_retries_delay=1,
-                    default_request_timeout=self.options.request_timeout,
-                )
-                try:
-                    self._root = sushy.Sushy(
-                        self.address,
-                        auth=self._auth(),
-                        connector=conn,
-                        verify=self.verify,
-                    )
-                except sushy_exc.SushyError as e:
-                    conn.close()
-                    raise self._error(e, "GET", ROOT) from None
-                self._conn = conn
-            return self._conn
+                self._conn, self._root = conn, root
+                return conn
+        conn.close()
+        return self._conn
 
     def _error(self, error: Exception, method: str, path: str):
         where = f"{method} {path} on Redfish service {self.service}"
@@ -247,6 +295,12 @@ class RedfishComposer(composer_mod.Composer):
                 kind = RedfishServerError
             return kind(text, status=status, redfish_code=code)
         if isinstance(error, sushy_exc.ConnectionError):
+            if "SSL" in str(error) or "certificate" in str(error).lower():
+                # A configuration error, not an outage.
+                return RedfishCompositionError(
+                    f"{where}: TLS failed; check [{self.group_name}] verify_ca "
+                    "and the service's certificate"
+                )
             return RedfishUnreachable(f"{where}: no answer ({type(error).__name__})")
         return RedfishCompositionError(f"{where}: {error}")
 
@@ -257,15 +311,32 @@ class RedfishComposer(composer_mod.Composer):
         except sushy_exc.SushyError as e:
             raise self._error(e, method, path) from None
 
-    def _get(self, path: str) -> dict:
+    def _read(self, path: str):
+        """GET, sent again when no answer came."""
         for attempt in range(READ_ATTEMPTS):
             try:
-                return self._call("GET", path).json()
+                return self._call("GET", path)
             except RedfishUnreachable:
                 if attempt == READ_ATTEMPTS - 1:
                     raise
                 self._sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _json(self, response, method: str, path: str) -> dict:
+        try:
+            found = response.json()
+        except ValueError:
+            found = None
+        if not isinstance(found, dict):
+            raise RedfishServerError(
+                f"{method} {path} on Redfish service {self.service} answered "
+                f"{response.status_code} with no JSON object",
+                status=response.status_code,
+            )
+        return found
+
+    def _get(self, path: str) -> dict:
+        return self._json(self._read(path), "GET", path)
 
     def _finish(self, response, method: str, path: str):
         """The final answer of a request, following a 202 task monitor."""
@@ -273,9 +344,11 @@ class RedfishComposer(composer_mod.Composer):
         while response.status_code == 202:
             monitor = response.headers.get("Location")
             if not monitor:
-                raise RedfishCompositionError(
+                # Accepted, and no way to follow it: the outcome is unknown.
+                raise RedfishServerError(
                     f"{method} {path} on Redfish service {self.service} answered "
-                    "202 without a task monitor"
+                    "202 without a task monitor",
+                    status=202,
                 )
             wait = retry_after(
                 response.headers.get("Retry-After"), self.options.task_poll_interval
@@ -289,10 +362,19 @@ class RedfishComposer(composer_mod.Composer):
                 )
             self._sleep(wait)
             try:
-                response = self._call("GET", monitor)
+                response = self._read(monitor)
             except RedfishCompositionError as e:
-                if isinstance(e, (RedfishUnreachable, RedfishServerError)):
-                    # The monitor's own failure, or the task's: unknown.
+                if isinstance(e, (RedfishUnreachable, RedfishServerError)) or (
+                    e.status in (404, 410)
+                ):
+                    # The monitor's own failure (or it is gone), or the
+                    # task's: the outcome is unknown.
+                    if isinstance(e, RedfishNotFound) or e.status == 410:
+                        raise RedfishServerError(
+                            f"{method} {path} on Redfish service {self.service}: "
+                            f"its task monitor is gone ({e.status})",
+                            status=e.status,
+                        ) from None
                     raise
                 raise RedfishTaskFailed(
                     f"{method} {path} on Redfish service {self.service}: its task "
@@ -530,11 +612,11 @@ class RedfishComposer(composer_mod.Composer):
             body["@Redfish.ZoneAffinity"] = self.options.zone
         return body
 
-    def _request(self, cs, use_cases, name, composition, description) -> dict:
+    def _request(self, cs, form, name, composition, description) -> dict:
         body: dict = {"Name": name}
         if description:
             body["Description"] = description
-        if self._form(use_cases) == CONSTRAINED:
+        if form == CONSTRAINED:
             body.update(self._constraints(cs, composition))
         else:
             body["Links"] = {
@@ -546,11 +628,27 @@ class RedfishComposer(composer_mod.Composer):
 
     # -- composing --------------------------------------------------------------
 
+    def _service_identity(self) -> str:
+        """The service root's ``UUID``, else its address (normalised)."""
+        if self._identity is None:
+            root_uuid = None
+            try:
+                root_uuid = self._get(ROOT).get("UUID")
+            except RedfishCompositionError as e:
+                LOG.debug("Redfish service %s: no root UUID read: %s", self.service, e)
+                raise
+            self._identity = str(root_uuid or self.address).lower()
+        return self._identity
+
     def node_uuid(self, path: str, name: str) -> str:
-        return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{self.address}{path}#{name}"))
+        """The node uuid of the system at ``path`` called ``name``: the same
+        however the service is addressed or the path is written."""
+        key = f"{self._service_identity()}{normalise_path(path)}#{name}"
+        return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, key))
 
     def _node(self, path: str, system: dict) -> dict:
         name = system.get("Name") or ""
+        path = normalise_path(_path(system) or path)
         node_uuid = self.node_uuid(path, name)
         self._paths[node_uuid] = path
         return {
@@ -562,20 +660,67 @@ class RedfishComposer(composer_mod.Composer):
             "system": system,
         }
 
+    def _slot(self, form: str):
+        """One of the service's compose slots, shared by every engine: the
+        specific form picks free blocks and would pick the same ones for
+        two composes at once."""
+        limit = self.options.max_concurrent_composes
+        if limit is None:
+            limit = 1 if form == SPECIFIC else 0
+        if not limit:
+            return contextlib.nullcontext()
+        return self.coordination.slot(f"redfish-compose-{self.service}", limit)
+
+    @staticmethod
+    def _check_form(form: str, composition: dict) -> None:
+        if form != SPECIFIC:
+            return
+        for key in SPECIFIC_IGNORES:
+            if key in composition:
+                raise RedfishBadRequest(
+                    f"'{key}' needs the constrained composition form: the "
+                    "specific form picks blocks by size only, and this service "
+                    "is composed through the specific form"
+                )
+
     def compose(self, name, composition, description=None, scope=None):
         composition = composition_mod.validate(composition, self.backend)
-        try:
-            cs = self._service()
-            use_cases = self._use_cases()
-            body = self._request(cs, use_cases, name, composition, description)
-            action = (cs.get("Actions") or {}).get(COMPOSE_ACTION)
-            if self.options.use_compose_action and action and action.get("target"):
-                path = self._compose_action(cs, action["target"], body)
-            else:
-                collection = use_cases.get(self._form(use_cases), SYSTEMS)
-                path = self._post_system(collection, body)
-        except (RedfishUnreachable, RedfishServerError) as e:
-            return self._adopt_after_unknown(name, e)
+        # Reads: their failure is no compose.
+        cs = self._service()
+        use_cases = self._use_cases()
+        form = self._form(use_cases)
+        self._check_form(form, composition)
+        action = (cs.get("Actions") or {}).get(COMPOSE_ACTION)
+        target = action.get("target") if isinstance(action, dict) else None
+        use_action = bool(self.options.use_compose_action and target)
+        if use_action:
+            # An earlier try of this compose (its answer lost, or the engine
+            # killed between reserve and apply) may hold blocks.
+            self.forget_pending(name, cs)
+        with self._slot(form):
+            for attempt in range(1, PICK_ATTEMPTS + 1):
+                body = self._request(cs, form, name, composition, description)
+                try:
+                    if use_action:
+                        path = self._compose_action(cs, target, body)
+                    else:
+                        path = self._post_system(use_cases.get(form, SYSTEMS), body)
+                    break
+                except RedfishConflict as e:
+                    again = isinstance(e, RedfishReservationLost) or (
+                        form == SPECIFIC and not isinstance(e, RedfishNoCapacity)
+                    )
+                    if not again or attempt == PICK_ATTEMPTS:
+                        raise
+                    LOG.warning(
+                        "Compose of %s on Redfish service %s was refused (%s); "
+                        "asking again",
+                        name,
+                        self.service,
+                        e,
+                    )
+                except (RedfishUnreachable, RedfishServerError) as e:
+                    return self._adopt_after_unknown(name, e)
         system = self._get(path)
         LOG.info("Redfish service %s composed system %s (%s)", self.service, path, name)
         return self._node(path, system)
@@ -633,92 +778,155 @@ class RedfishComposer(composer_mod.Composer):
         return self._created(response, "POST", collection)
 
     def _compose_action(self, cs: dict, target: str, body: dict) -> str:
-        """PreviewReserve, then Apply the reservation: all or nothing."""
+        """PreviewReserve, then Apply the reservation: all or nothing.
+
+        :raises RedfishReservationLost: Apply refused the reservation
+            (expired, or its blocks taken); it is dropped, nothing composed.
+        """
+        name = body["Name"]
         manifest = {
-            "Description": body.get("Description") or body["Name"],
+            "Description": body.get("Description") or name,
             "Stanzas": [
-                {
-                    "StanzaType": "ComposeSystem",
-                    "StanzaId": body["Name"],
-                    "Request": body,
-                }
+                {"StanzaType": "ComposeSystem", "StanzaId": name, "Request": body}
             ],
         }
-        for attempt in range(1, RESERVE_ATTEMPTS + 1):
-            reserved = self._finish(
+        answer = self._finish(
+            self._call(
+                "POST",
+                target,
+                {
+                    "RequestFormat": "Manifest",
+                    "RequestType": "PreviewReserve",
+                    "Manifest": manifest,
+                },
+            ),
+            "POST",
+            target,
+        )
+        reservation = self._json(answer, "POST", target).get("ReservationId")
+        if not reservation:
+            raise RedfishServerError(
+                f"Compose PreviewReserve on Redfish service {self.service} "
+                "answered no ReservationId"
+            )
+        try:
+            applied = self._finish(
                 self._call(
                     "POST",
                     target,
                     {
                         "RequestFormat": "Manifest",
-                        "RequestType": "PreviewReserve",
+                        "RequestType": "Apply",
+                        "ReservationId": reservation,
                         "Manifest": manifest,
                     },
                 ),
                 "POST",
                 target,
-            ).json()
-            reservation = reserved.get("ReservationId")
-            if not reservation:
-                raise RedfishServerError(
-                    f"Compose PreviewReserve on Redfish service {self.service} "
-                    "answered no ReservationId"
-                )
+            )
+        except (RedfishBadRequest, RedfishNotFound, RedfishConflict) as e:
+            # The reservation expired before its Apply, or its blocks were
+            # taken; or an Apply that went through was refused when sent
+            # again: a system of its name says which.
+            done = self.find_nodes_by_name(name)
+            if done:
+                return done[0]["path"]
+            self._drop_reservation(cs, reservation)
+            raise RedfishReservationLost(
+                f"Apply of reservation {reservation} for {name} on Redfish service "
+                f"{self.service} was refused: {e}",
+                status=e.status,
+                redfish_code=e.redfish_code,
+            ) from None
+        except (RedfishUnreachable, RedfishServerError, RedfishTaskFailed):
+            # Applied or not: a system of its name says. When none is there
+            # the blocks are not held for the reservation's life.
             try:
-                applied = self._finish(
-                    self._call(
-                        "POST",
-                        target,
-                        {
-                            "RequestFormat": "Manifest",
-                            "RequestType": "Apply",
-                            "ReservationId": reservation,
-                            "Manifest": manifest,
-                        },
-                    ),
-                    "POST",
-                    target,
-                )
-            except (RedfishBadRequest, RedfishNotFound, RedfishConflict) as e:
-                # The reservation may have expired before its Apply; or an
-                # Apply that went through was refused when sent again.
-                done = self.find_nodes_by_name(body["Name"])
-                if done:
-                    return done[0]["path"]
-                self._drop_reservation(cs, reservation)
-                if attempt < RESERVE_ATTEMPTS:
-                    LOG.warning(
-                        "Apply of reservation %s on Redfish service %s was "
-                        "refused (%s); reserving again",
-                        reservation,
-                        self.service,
-                        e,
-                    )
-                    continue
-                raise
-            except (RedfishUnreachable, RedfishServerError, RedfishTaskFailed):
-                # Applied or not: a system of its name says. When none is
-                # there the blocks are not held for the reservation's life.
-                if not self.find_nodes_by_name(body["Name"]):
+                if not self.find_nodes_by_name(name):
                     self._drop_reservation(cs, reservation)
-                raise
-            return self._applied_system(applied, target)
-        raise AssertionError("unreachable")
+            except RedfishCompositionError as e:
+                LOG.warning(
+                    "Could not tell whether reservation %s for %s on Redfish "
+                    "service %s was applied (it is dropped later): %s",
+                    reservation,
+                    name,
+                    self.service,
+                    e,
+                )
+            raise
+        return self._applied_system(applied, target)
 
     def _applied_system(self, response, target: str) -> str:
-        body = response.json() if response.content else {}
+        body = self._json(response, "POST", target) if response.content else {}
         for stanza in (body.get("Manifest") or {}).get("Stanzas") or []:
             found = _path(stanza.get("Response"))
             if found:
                 return found
         return self._created(response, "POST", target)
 
+    def _reservations(self, cs: dict) -> list[tuple[str, dict]]:
+        path = _path(cs.get("CompositionReservations"))
+        if not path:
+            return []
+        found = []
+        for member in _members(self._get(path)):
+            try:
+                found.append((member, self._get(member)))
+            except RedfishNotFound:
+                continue  # expired meanwhile
+        return found
+
+    @staticmethod
+    def _reserved_for(reservation: dict) -> set[str]:
+        """The system names a reservation's manifest composes."""
+        names = set()
+        for stanza in (reservation.get("Manifest") or {}).get("Stanzas") or []:
+            request = stanza.get("Request") or {}
+            for name in (stanza.get("StanzaId"), request.get("Name")):
+                if isinstance(name, str):
+                    names.add(name)
+        return names
+
+    def forget_pending(self, name: str, cs: dict | None = None) -> int:
+        """Drop every reservation made for a system called ``name`` (a
+        compose whose Apply never came); how many were dropped."""
+        cs = cs if cs is not None else self._service()
+        dropped = 0
+        for path, reservation in self._reservations(cs):
+            if name in self._reserved_for(reservation):
+                self._delete_reservation(path, reservation.get("Id") or path)
+                dropped += 1
+        if dropped:
+            LOG.info(
+                "Redfish service %s: dropped %d reservation(s) left for %s",
+                self.service,
+                dropped,
+                name,
+            )
+        return dropped
+
     def _drop_reservation(self, cs: dict, reservation: str) -> None:
         path = _path(cs.get("CompositionReservations"))
         if not path:
             return
+        # Its member is found by its Id: never a URL built from the id.
         try:
-            self._call("DELETE", f"{path.rstrip('/')}/{reservation}")
+            for member, found in self._reservations(cs):
+                if str(found.get("Id")) == str(reservation):
+                    self._delete_reservation(member, reservation)
+                    return
+        except RedfishCompositionError as e:
+            LOG.warning(
+                "Could not drop reservation %s on Redfish service %s (it "
+                "expires by itself): %s",
+                reservation,
+                self.service,
+                e,
+            )
+
+    def _delete_reservation(self, path: str, reservation) -> None:
+        try:
+            self._call("DELETE", path)
         except RedfishNotFound:
             pass
         except RedfishCompositionError as e:
@@ -752,8 +960,10 @@ class RedfishComposer(composer_mod.Composer):
     def list_nodes(self):
         return self._composed()
 
-    def _path_of(self, node_uuid: str) -> str | None:
-        path = self._paths.get(node_uuid)
+    def _path_of(self, node_uuid: str, hint: str | None = None) -> str | None:
+        """The path of the node's system: the one known (or ``hint``) when
+        its system still has that node's uuid, else found by a scan."""
+        path = self._paths.get(node_uuid) or hint
         if path is not None:
             try:
                 system = self._get(path)
@@ -767,8 +977,9 @@ class RedfishComposer(composer_mod.Composer):
                 return node["path"]
         return None
 
-    def get_node(self, node_uuid):
-        path = self._path_of(node_uuid)
+    def get_node(self, node_uuid, path: str | None = None):
+        """:param path: where the system was (its node's ``path``)."""
+        path = self._path_of(node_uuid, path)
         if path is None:
             raise RedfishNotFound(
                 f"Redfish service {self.service} has no composed system for node "
@@ -777,8 +988,9 @@ class RedfishComposer(composer_mod.Composer):
             )
         return self._node(path, self._get(path))
 
-    def release_node(self, node_uuid):
-        path = self._path_of(node_uuid)
+    def release_node(self, node_uuid, path: str | None = None):
+        """:param path: where the system was (fewer reads when right)."""
+        path = self._path_of(node_uuid, path)
         if path is None:
             return False
         try:

@@ -120,8 +120,21 @@ class ComposeNodeTask(task.Task):
         self.only_if_unscheduled = only_if_unscheduled
         self.composers = composers or composer_mod.Composers(conf, valence)
 
-    def _composer(self, flavor: dict) -> composer_mod.Composer:
-        return self.composers.for_composition(flavor.get("composition") or {})
+    def _recorded_composer(self, instance_uuid: str, flavor: dict):
+        """The composer the compose recorded on the instance (Redfish); for
+        Valence (which records none), the flavor's. None: a Redfish compose
+        that failed before it recorded one (nothing was composed)."""
+        instance = instance_obj.Instance.get(None, instance_uuid)
+        ref = (instance.extra or {}).get(composer_mod.COMPOSER_KEY)
+        if ref:
+            # It may have composed there: a configuration error raises.
+            return self.composers.for_ref(ref)
+        try:
+            composer = self.composers.for_composition(flavor.get("composition") or {})
+        except composer_mod.UnknownComposer as e:
+            LOG.info("Instance %s: nothing was composed (%s)", instance_uuid, e)
+            return None
+        return None if composer.backend == REDFISH else composer
 
     def execute(self, instance_uuid, flavor, scheduled_node=None):
         if self.only_if_unscheduled and scheduled_node:
@@ -199,7 +212,11 @@ class ComposeNodeTask(task.Task):
                 composer.service,
             )
         _save_instance(
-            instance_uuid, node_uuid=node["uuid"], node=name, valence_node=node["uuid"]
+            instance_uuid,
+            node_uuid=node["uuid"],
+            node=name,
+            valence_node=node["uuid"],
+            composer={**composer.ref, "path": node["path"]},
         )
         return {
             "uuid": node["uuid"],
@@ -236,7 +253,7 @@ class ComposeNodeTask(task.Task):
             return None
         adopted, duplicates = nodes[0], nodes[1:]
         LOG.info(
-            "Instance %s: adopting Valence node %s (%s)",
+            "Instance %s: adopting composed node %s (%s)",
             instance_uuid,
             adopted["uuid"],
             name,
@@ -249,7 +266,7 @@ class ComposeNodeTask(task.Task):
         for node in nodes:
             if composer.release_node(node["uuid"]):
                 LOG.warning(
-                    "Instance %s: released Valence node %s, %s %s",
+                    "Instance %s: released composed node %s, %s %s",
                     instance_uuid,
                     node["uuid"],
                     why,
@@ -261,10 +278,15 @@ class ComposeNodeTask(task.Task):
         if isinstance(result, tf_failure.Failure):
             if self.only_if_unscheduled and kwargs.get("scheduled_node"):
                 return  # it did nothing
-            composer = self._composer(flavor)
+            composer = self._recorded_composer(instance_uuid, flavor)
+            if composer is None:
+                return  # it never got to compose
             podm_id = (
                 _podm_id(self.conf, flavor) if composer.backend != REDFISH else None
             )
+            # What an unfinished compose holds without a node (a Redfish
+            # reservation) goes back first.
+            composer.forget_pending(name)
             # A compose whose outcome is unknown may have gone through, and
             # the backend may commit it a moment after a first look finds
             # nothing; a refused one is looked for once.
@@ -276,7 +298,7 @@ class ComposeNodeTask(task.Task):
                 if unknown:
                     self._mark_unresolved(instance_uuid, name, podm_id, composer)
                 else:
-                    _save_instance(instance_uuid, composed=False)
+                    _save_instance(instance_uuid, composed=False, composer=None)
                 return
             self._release_all(composer, instance_uuid, nodes, "composed for")
         elif result is not None:
@@ -299,7 +321,12 @@ class ComposeNodeTask(task.Task):
         # Nothing composed is left for it (a reschedule may now take a pool
         # node, which must not be torn down as a composed one).
         _save_instance(
-            instance_uuid, node_uuid=None, node=None, composed=False, valence_node=None
+            instance_uuid,
+            node_uuid=None,
+            node=None,
+            composed=False,
+            valence_node=None,
+            composer=None,
         )
 
     @staticmethod
@@ -384,7 +411,7 @@ class EnrollNodeTask(task.Task):
         """The composed system, managed by Ironic's redfish driver at its
         own path on the composition service."""
         composer = self.composers.for_ref(valence_node)
-        node = composer.get_node(valence_node["uuid"])
+        node = composer.get_node(valence_node["uuid"], path=valence_node.get("path"))
         props, macs = composer.hardware(node)
         driver = composer.driver_fields()
         driver["driver_info"]["redfish_system_id"] = node["path"]

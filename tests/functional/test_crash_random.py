@@ -29,24 +29,69 @@ SYSTEMS = 6
 SETTLE_TIMEOUT = 240
 
 
-# Per simulator backend; an ExpEther pod has one NIC per server.
-COMPOSITIONS = {"rsd": {"cpu_cores": 2}, "expether": {"pci_devices": ["NIC"]}}
+# Per simulator backend; an ExpEther pod has one NIC per server. "redfish"
+# composes through the Redfish composition simulator (answers through task
+# monitors, so that kills land while a task runs).
+COMPOSITIONS = {
+    "rsd": {"cpu_cores": 2},
+    "expether": {"pci_devices": ["NIC"]},
+    "redfish": {"backend": "redfish", "cpu_cores": 2},
+}
 
 
 @pytest.fixture(scope="module", params=sorted(COMPOSITIONS))
 def stack(tmp_path_factory, transport_url, ironic, request):
-    engine, sim, composed_class = harness.composed_engine(
-        tmp_path_factory.mktemp("crash-random"),
+    work = tmp_path_factory.mktemp("crash-random")
+    if request.param == "redfish":
+        made = _redfish_stack(work, transport_url, ironic)
+    else:
+        engine, sim, composed_class = harness.composed_engine(
+            work, transport_url, ironic.url, SYSTEMS, "random", backend=request.param
+        )
+        made = {"engine": engine, "sim": sim, "class": composed_class}
+    made["backend"] = request.param
+    made["engine"].api().create_flavor(
+        CTX, "random", composition=COMPOSITIONS[request.param]
+    )
+    yield made
+    made["engine"].stop()
+    if request.param == "redfish":
+        made["sim"].stop()
+    else:
+        made["sim"].cleanUp()
+
+
+def _redfish_stack(work, transport_url, ironic) -> dict:
+    from mogan_valence.simulator.composition import server as rf_server
+
+    sim = rf_server.CompositionSimulator(
+        rf_server.Options(
+            mode="async",
+            compose_action=False,
+            compute_blocks=SYSTEMS,
+            zones=1,
+            power_delay=0,
+            task_seconds=0.5,
+        )
+    )
+    sim.start()
+    composed_class = f"random-rf-{os.urandom(4).hex()}"
+    engine = harness.EngineProcess(
+        str(work / "engine"),
         transport_url,
         ironic.url,
-        SYSTEMS,
-        "random",
-        backend=request.param,
+        extensions="valence",
+        extra=(
+            "\n[valence]\nbackend = redfish\nenroll_driver = fake-hardware\n"
+            "\n[redfish_composition_default]\n"
+            f"address = {sim.url}\nusername = {sim.username}\n"
+            f"password = {sim.password}\nresource_class = {composed_class}\n"
+            "deploy_interface = fake\nboot_interface = fake\n"
+            "task_poll_interval = 0.2\ntask_timeout = 30\n"
+        ),
     )
-    engine.api().create_flavor(CTX, "random", composition=COMPOSITIONS[request.param])
-    yield {"engine": engine, "sim": sim, "class": composed_class}
-    engine.stop()
-    sim.cleanUp()
+    engine.start()
+    return {"engine": engine, "sim": sim, "class": composed_class}
 
 
 def _kill_and_restart(engine) -> float:
@@ -120,6 +165,14 @@ def test_random_kills_leave_nothing_behind(stack, ironic):
     instances = _settle(api, time.monotonic() + SETTLE_TIMEOUT)
     assert _errors(api, instances) == [], f"seed {SEED}: ERRORs on delete"
     assert {i.status for i in instances} <= {states.DELETED}
+    if stack["backend"] == "redfish":
+        state = stack["sim"].state()
+        assert state["systems"] == [], f"seed {SEED}: systems left composed"
+        held = [b["id"] for b in state["blocks"] if b["state"] != "Unused"]
+        assert held == [], f"seed {SEED}: blocks left held"
+        assert state["reservations"] == []
+        assert ironic.client().node.list(resource_class=stack["class"]) == []
+        return
     harness.assert_nothing_leaked(api, ironic, stack["sim"], stack["class"])
     assert stack["sim"].state.nodes == {}
     in_use = [d for d in stack["sim"].state.devices.values() if d["state"] != "free"]

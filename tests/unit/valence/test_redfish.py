@@ -103,17 +103,38 @@ class TestComposers(base.TestCase):
         )
         self.assertIn("[redfish_composition_default] address is not set", str(err))
 
+    def test_address_with_credentials_refused(self):
+        self.conf.config(
+            address="http://u:p@127.0.0.1:1",
+            username="u",
+            password="p",
+            group="redfish_composition_default",
+        )
+        composers = composer_mod.Composers(CONF, valence_client=object())
+        err = self.assertRaises(composer_mod.UnknownComposer, composers.redfish)
+        self.assertIn("must not carry credentials", str(err))
+        self.assertNotIn(":p@", str(err))
+
+    def test_basic_auth_needs_credentials(self):
+        self.conf.config(
+            address="http://127.0.0.1:1", group="redfish_composition_default"
+        )
+        composers = composer_mod.Composers(CONF, valence_client=object())
+        err = self.assertRaises(composer_mod.UnknownComposer, composers.redfish)
+        self.assertIn("username and password are needed", str(err))
+
     def test_one_composer_per_service(self):
         self.conf.config(
             enabled_services=["default", "rack2"], group="redfish_composition"
         )
         rf_conf.register_service(CONF, "rack2")
-        self.conf.config(
-            address="http://127.0.0.1:1", group="redfish_composition_default"
-        )
-        self.conf.config(
-            address="http://127.0.0.1:2", group="redfish_composition_rack2"
-        )
+        for group, port in (("default", 1), ("rack2", 2)):
+            self.conf.config(
+                address=f"http://127.0.0.1:{port}",
+                username="u",
+                password="p",
+                group=f"redfish_composition_{group}",
+            )
         composers = composer_mod.Composers(CONF, valence_client=object())
         default = composers.for_composition({"backend": "redfish", "cpu_cores": 1})
         rack2 = composers.for_ref({"backend": "redfish", "service": "rack2"})
@@ -164,6 +185,8 @@ class StubbedComposer(redfish.RedfishComposer):
         self.answers = answers
 
     def _get(self, path):
+        if path == redfish.ROOT:
+            return {"UUID": "8f0c1a0e-5b2e-4c55-9d1e-3f5c8a9b7d61"}
         return dict(self.answers[path])
 
 
@@ -363,3 +386,14 @@ class TestNodeUuid(base.TestCase):
         # A service that reuses a system id gives another instance's system
         # another node.
         self.assertNotEqual(one, composer.node_uuid("/redfish/v1/Systems/1", "mogan-b"))
+        # However the path is written.
+        self.assertEqual(one, composer.node_uuid("/redfish/v1/Systems/1/", "mogan-a"))
+
+    def test_addresses_normalised(self):
+        for given in ("HTTPS://Composer.Example:443/", "https://composer.example"):
+            self.assertEqual(
+                "https://composer.example", redfish.normalise_address(given)
+            )
+        self.assertEqual(
+            "http://10.0.0.1:8000", redfish.normalise_address("http://10.0.0.1:8000/")
+        )

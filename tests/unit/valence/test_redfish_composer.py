@@ -240,3 +240,69 @@ class TestCapacity(ComposerTestCase):
         self.assertLess(after["cores"], before["1"]["cores"])
         self.composer.release_node(node["uuid"])
         self.assertEqual(before, self.composer.free_capacity()["zones"])
+
+
+class TestLeftovers(ComposerTestCase):
+    def _reserve(self, name):
+        """A PreviewReserve whose Apply never came (a killed engine)."""
+        composer = self.composer
+        cs = composer._service()
+        target = cs["Actions"]["#CompositionService.Compose"]["target"]
+        body = composer._request(cs, redfish.SPECIFIC, name, COMPOSITION, None)
+        manifest = {
+            "Stanzas": [
+                {"StanzaType": "ComposeSystem", "StanzaId": name, "Request": body}
+            ]
+        }
+        composer._call(
+            "POST",
+            target,
+            {
+                "RequestFormat": "Manifest",
+                "RequestType": "PreviewReserve",
+                "Manifest": manifest,
+            },
+        )
+        self.assertEqual(1, len(self.sim.state()["reservations"]))
+
+    def test_compose_drops_its_own_leftover_reservation(self):
+        self._reserve("mogan-a")
+        node = self.composer.compose("mogan-a", COMPOSITION)
+        self.assertEqual([], self.sim.state()["reservations"])
+        self.composer.release_node(node["uuid"])
+        self.assertEqual([], self.busy_blocks())
+
+    def test_forget_pending_leaves_others_reservations(self):
+        self._reserve("mogan-b")
+        self.assertEqual(0, self.composer.forget_pending("mogan-a"))
+        self.assertEqual(1, len(self.sim.state()["reservations"]))
+        self.assertEqual(1, self.composer.forget_pending("mogan-b"))
+        self.assertEqual([], self.busy_blocks())
+
+
+class TestConcurrentSpecific(ComposerTestCase):
+    composition_form = "specific"
+    use_compose_action = False
+
+    def test_two_composes_at_once_get_their_own_blocks(self):
+        import concurrent.futures
+
+        small = {"backend": "redfish", "cpu_cores": 8}
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            got = list(
+                pool.map(
+                    lambda n: self.composer.compose(n, small), ["mogan-a", "mogan-b"]
+                )
+            )
+        self.assertEqual(2, len({n["path"] for n in got}))
+        self.assertEqual(2, len(self.systems()))
+
+    def test_type_keys_need_the_constrained_form(self):
+        err = self.assertRaises(
+            redfish.RedfishBadRequest,
+            self.composer.compose,
+            "mogan-a",
+            {"backend": "redfish", "disk_gb": 10, "disk_type": "SSD"},
+        )
+        self.assertIn("'disk_type' needs the constrained composition form", str(err))
+        self.assertEqual([], self.systems())
