@@ -415,6 +415,14 @@ def _restart(engine):
 # boundary -> (answer mode, Compose action, method, path, body): the engine
 # is killed once this request reached the service, before it saw the answer.
 CRASHES = {
+    # Its reservation is left: the resumed compose gives it back first.
+    "during-preview-reserve": (
+        "sync",
+        True,
+        "POST",
+        COMPOSE_ACTION,
+        '"PreviewReserve"',
+    ),
     "during-apply": ("sync", True, "POST", COMPOSE_ACTION, '"Apply"'),
     "during-compose-task": ("async", False, "GET", r"/TaskMonitors/", None),
     "during-decompose": (
