@@ -19,6 +19,7 @@ import uuid as uuidlib
 import requests
 
 from benchmarks import common
+from mogan_valence.common import polling
 from mogan_valence.common import states
 from mogan_valence.conf import api as api_conf
 from mogan_valence.db import api as db_api
@@ -29,6 +30,7 @@ RUNS = int(os.environ.get("RUNS", "10"))
 REQUESTS = int(os.environ.get("REQUESTS", "200"))
 SERVERS = 1000
 POLL = 0.05  # the same polling interval as common.Stack.wait
+GONE = "gone"  # what a wait sees of a server that answers 404
 NOAUTH_PROJECT = next(o.default for o in api_conf.opts if o.name == "noauth_project_id")
 
 
@@ -46,15 +48,26 @@ class Rest:
         flavors = self.http.get(f"{url}/flavors", timeout=60).json()["flavors"]
         self.flavor = next(f["uuid"] for f in flavors if f["name"] == "bench-composed")
 
-    def _wait(self, uuid: str, done, timeout: float = 600):
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.http.get(f"{self.url}/servers/{uuid}", timeout=60)
-            if done(answer):
-                return answer
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{uuid}: {answer.status_code} {answer.text}")
-            time.sleep(POLL)
+    def _wait(self, uuid: str, wanted: set[str], timeout: float = 600):
+        """The last answer to GET /servers/UUID once the server's status
+        (GONE for a 404) is in ``wanted``; a 404 otherwise ends the wait
+        (``StatusFailed``)."""
+
+        def status(answer):
+            return GONE if answer.status_code == 404 else answer.json()["status"]
+
+        try:
+            return polling.wait_for_status(
+                lambda: self.http.get(f"{self.url}/servers/{uuid}", timeout=60),
+                wanted,
+                status=status,
+                failed={GONE} - wanted,
+                timeout=timeout,
+                what=f"server {uuid} to be {' or '.join(sorted(wanted))}",
+                interval=POLL,
+            )
+        except polling.StatusTimeout as e:
+            raise RuntimeError(f"{e}: {e.last.status_code} {e.last.text}") from None
 
     def create_and_wait(self, name: str) -> tuple[str, float]:
         began = time.monotonic()
@@ -72,9 +85,7 @@ class Rest:
         if answer.status_code != 201:
             raise RuntimeError(f"create {name}: {answer.status_code} {answer.text}")
         uuid = answer.json()["uuid"]
-        got = self._wait(
-            uuid, lambda a: a.json()["status"] in (states.ACTIVE, states.ERROR)
-        ).json()
+        got = self._wait(uuid, {states.ACTIVE, states.ERROR}).json()
         if got["status"] != states.ACTIVE:
             raise RuntimeError(f"{name}: {got.get('fault')}")
         return uuid, time.monotonic() - began
@@ -84,10 +95,7 @@ class Rest:
         answer = self.http.delete(f"{self.url}/servers/{uuid}", timeout=60)
         if answer.status_code != 204:
             raise RuntimeError(f"delete {uuid}: {answer.status_code} {answer.text}")
-        got = self._wait(
-            uuid,
-            lambda a: a.status_code == 404 or a.json()["status"] == states.ERROR,
-        )
+        got = self._wait(uuid, {GONE, states.ERROR})
         if got.status_code != 404:
             raise RuntimeError(f"delete of {uuid}: {got.json().get('fault')}")
         return time.monotonic() - began

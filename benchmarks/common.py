@@ -15,6 +15,7 @@ import uuid as uuidlib
 import psutil
 
 from mogan_valence.common import context as mv_context
+from mogan_valence.common import polling
 from mogan_valence.common import states
 from mogan_valence.localstack import ironic as local_ironic
 from tests import fixtures as mv_fixtures
@@ -135,15 +136,24 @@ class Stack:
         return counts
 
     def wait(self, uuid: str, until: set[str], timeout: float = 600, interval=0.05):
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.api.get_instance(CTX, uuid)
+        """The instance's ``get_instance`` answer once its status is in
+        ``until``, counting every look in ``polls``."""
+
+        def fetch():
             self.polls += 1
-            if got["instance"].status in until:
-                return got
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{uuid} still {got['instance'].status}")
-            time.sleep(interval)
+            return self.api.get_instance(CTX, uuid)
+
+        try:
+            return polling.wait_for_status(
+                fetch,
+                until,
+                status=lambda got: got["instance"].status,
+                timeout=timeout,
+                what=f"instance {uuid} to be {' or '.join(sorted(until))}",
+                interval=interval,
+            )
+        except polling.StatusTimeout as e:
+            raise RuntimeError(str(e)) from None
 
     def create_and_wait(self, flavor: str, name: str):
         began = time.monotonic()

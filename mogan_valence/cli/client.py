@@ -21,6 +21,17 @@ USER_AGENT = "mogan-valence-cli"
 # The back-off of every wait: fast first looks, then at most every 2 s.
 WAIT_INTERVAL_MIN = 0.2
 WAIT_INTERVAL_MAX = 2.0
+# What a wait sees of a server that is no longer there (404).
+GONE = "gone"
+
+
+def display_status(server: dict) -> str:
+    """A server's status as the progress lines show it: an ACTIVE server's
+    power state with it."""
+    state = server["status"]
+    if server.get("power_state") and state == "active":
+        state = f"{state}, {server['power_state']}"
+    return state
 
 
 class ApiError(osc_exc.CommandError):
@@ -201,56 +212,64 @@ class ApiClient:
     def wait_for_server(
         self,
         uuid: str,
-        done,
+        wanted: set[str],
         timeout: float,
         what: str,
         out=None,
-        gone_ok: bool = False,
+        status=None,
     ) -> dict | None:
-        """Poll a server until ``done(server)``, printing a progress line.
+        """Poll a server until its status is in ``wanted``, printing a
+        progress line; return the server.
 
         The line (``NAME: STATUS (SECONDS s)``) is rewritten in place on a
         terminal, and printed once per status change otherwise. With
-        ``gone_ok``, a 404 ends the wait and returns None.
+        ``GONE`` in ``wanted``, a 404 ends the wait and returns None.
+        ``status(server)`` is what ``wanted`` is matched against (by
+        default the server's ``status``).
 
-        :raises CommandError: when ``timeout`` passes first.
+        :raises CommandError: when ``timeout`` passes first, naming the
+            last status.
         """
         out = out or sys.stderr
         tty = out.isatty()
         start = time.monotonic()
-        last = {"line": None}
+        shown = {"line": None}
+        status_of = status or (lambda server: server["status"])
 
         def fetch():
             try:
-                server = self.get(f"/servers/{uuid}")
+                return self.get(f"/servers/{uuid}")
             except ApiError as e:
-                if gone_ok and e.status == 404:
+                if GONE in wanted and e.status == 404:
                     return None
                 raise
-            elapsed = time.monotonic() - start
-            state = server["status"]
-            if server.get("power_state") and state == "active":
-                state = f"{state}, {server['power_state']}"
+
+        def progress(server, _status):
+            if server is None:
+                return
+            state = display_status(server)
             label = server.get("name") or uuid
             if tty:
+                elapsed = time.monotonic() - start
                 print(f"\r{label}: {state} ({elapsed:.0f}s)   ", end="", file=out)
                 out.flush()
-            elif state != last["line"]:
+            elif state != shown["line"]:
                 print(f"{label}: {state}", file=out, flush=True)
-            last["line"] = state
-            return server
+            shown["line"] = state
 
         try:
-            return polling.wait_for(
+            return polling.wait_for_status(
                 fetch,
-                lambda s: s is None or done(s),
+                wanted,
+                status=lambda server: GONE if server is None else status_of(server),
                 timeout=timeout,
                 what=what,
-                interval_min=WAIT_INTERVAL_MIN,
+                interval=WAIT_INTERVAL_MIN,
                 interval_max=WAIT_INTERVAL_MAX,
+                on_poll=progress,
             )
-        except polling.PollTimeout as e:
-            raise osc_exc.CommandError(f"{e} (last: {last['line']})") from None
+        except polling.StatusTimeout as e:
+            raise osc_exc.CommandError(str(e)) from None
         finally:
-            if tty and last["line"] is not None:
+            if tty and shown["line"] is not None:
                 print(file=out, flush=True)

@@ -25,6 +25,7 @@ import time
 
 from cliff import command
 
+from mogan_valence.cli import client as cli_client
 from mogan_valence.cli import standalone
 from mogan_valence.cli import valence_choice
 from osc_lib import exceptions as osc_exc
@@ -48,11 +49,10 @@ def _wait_deleted(client, uuid: str, quiet):
     server, in ERROR)."""
     return client.wait_for_server(
         uuid,
-        lambda s: s["status"] == "error",
+        {cli_client.GONE, "error"},
         TIMEOUT,
         f"server {uuid} to be deleted",
         out=quiet,
-        gone_ok=True,
     )
 
 
@@ -96,7 +96,7 @@ class DemoRun:
         self.say(f"POST /v1/servers: creating server {uuid} ({flavor['name']})")
         server = client.wait_for_server(
             uuid,
-            lambda s: s["status"] in ("active", "error"),
+            {"active", "error"},
             TIMEOUT,
             f"server {uuid} to become ACTIVE",
             out=quiet,

@@ -5,6 +5,7 @@ from cliff import lister
 from cliff import show
 from osc_lib import exceptions as osc_exc
 
+from mogan_valence.cli import client as cli_client
 from mogan_valence.cli import output
 
 LIST_COLUMNS = ["uuid", "name", "status", "power_state"]
@@ -88,7 +89,7 @@ class CreateServer(show.ShowOne):
         if parsed_args.wait:
             server = client.wait_for_server(
                 server["uuid"],
-                lambda s: s["status"] in ("active", "error"),
+                {"active", "error"},
                 parsed_args.timeout,
                 f"server {server['name']} to become ACTIVE",
                 out=self.app.stderr,
@@ -174,11 +175,10 @@ class DeleteServer(command.Command):
                 if parsed_args.wait:
                     left = client.wait_for_server(
                         server["uuid"],
-                        lambda s: s["status"] == "error",
+                        {cli_client.GONE, "error"},
                         parsed_args.timeout,
                         f"server {server['name']} to be deleted",
                         out=self.app.stderr,
-                        gone_ok=True,
                     )
                     if left is not None:
                         raise osc_exc.CommandError(
@@ -220,21 +220,24 @@ class _PowerCommand(command.Command):
         if not parsed_args.wait:
             return
 
-        def done(s):
+        def status(s):
             fault = s.get("fault") or {}
             if fault.get("created_at") and fault.get("created_at") != before:
-                return True
+                return "failed"
             # A reboot ends powered on; on and off end in their own state.
-            return s["power_state"] == self.expected and (
+            if s["power_state"] == self.expected and (
                 self.target != "reboot" or s.get("updated_at") != server["updated_at"]
-            )
+            ):
+                return "done"
+            return cli_client.display_status(s)
 
         server = client.wait_for_server(
             server["uuid"],
-            done,
+            {"done", "failed"},
             parsed_args.timeout,
             f"server {server['name']} to {target.replace('_', ' ')}",
             out=self.app.stderr,
+            status=status,
         )
         fault = server.get("fault") or {}
         if fault.get("created_at") and fault.get("created_at") != before:

@@ -42,11 +42,15 @@ opts = [
         "ERROR. 1 disables rescheduling after a failed deploy.",
     ),
     cfg.IntOpt(
-        "enroll_timeout",
+        "node_action_timeout",
         default=600,
         min=1,
-        help="Seconds to wait for an enrolled node to become available "
-        "(manage, then provide) before giving up.",
+        deprecated_name="enroll_timeout",
+        help="Seconds to wait for each Ironic action other than deploy and "
+        "undeploy: an enrolled node becoming available (manage, then "
+        "provide, which may clean), an allocation picking a node for a "
+        "create, and a power change. When it passes, that step fails: the "
+        "create or the power action reports a timeout.",
     ),
     cfg.IntOpt(
         "deploy_timeout",

@@ -11,8 +11,6 @@ GROUP = cfg.OptGroup(
     "Keystone options below are for deployments that front it with Keystone.",
 )
 
-ENROLL_DRIVERS = ("redfish", "fake-hardware")
-
 BACKENDS = ("valence", "redfish")
 
 opts = [

@@ -381,7 +381,7 @@ class IronicClient:
         :raises NodeStateError: the node is somewhere enrollment never goes.
         """
         node = node or self.get_node(node_uuid)
-        timeout = self.conf.engine.enroll_timeout
+        timeout = self.conf.engine.node_action_timeout
         # Each pass moves the node one state on; three are enough from enroll.
         for _ in range(4):
             state = node["provision_state"]
@@ -423,7 +423,7 @@ class IronicClient:
         """Power a node on, off or reboot it (``soft_*``: gracefully), and
         wait until Ironic reports the result; returns the power state.
 
-        :raises NodeTimeout: Ironic did not get there within enroll_timeout.
+        :raises NodeTimeout: Ironic did not get there within node_action_timeout.
         :raises IronicError: Ironic refused or failed the change.
         """
         soft = target.startswith("soft_")
@@ -443,7 +443,7 @@ class IronicClient:
             raise exc.IronicError(
                 reason=f"Ironic refused to power {target} node {node_uuid}: {e}"
             ) from e
-        timeout = self.conf.engine.enroll_timeout
+        timeout = self.conf.engine.node_action_timeout
 
         def done(node: dict) -> bool:
             if node["target_power_state"]:
@@ -606,7 +606,7 @@ class IronicClient:
                     self._call("get allocation", self.client.allocation.get, alloc_uuid)
                 ),
                 done,
-                timeout=self.conf.engine.enroll_timeout,
+                timeout=self.conf.engine.node_action_timeout,
                 what=f"allocation {alloc_uuid}",
                 delay_first=True,
             )

@@ -3,7 +3,6 @@ keystoneauth1 (a token from Keystone, the endpoint from the catalog), with
 waiters whose deadlines come from [mogan_valence]."""
 
 import os
-import time
 import uuid as uuidlib
 
 from keystoneauth1 import adapter
@@ -12,6 +11,7 @@ from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
+from mogan_valence.common import polling
 from mogan_valence.tempest_plugin import config
 
 ENV = "MOGAN_VALENCE_DEPLOYMENT_CONF"
@@ -22,6 +22,8 @@ BUILDING = "building"
 ERROR = "error"
 POWER_ON = "power on"
 POWER_OFF = "power off"
+# What a wait sees of a server that is no longer there (404).
+GONE = "gone"
 
 
 class NotConfigured(Exception):
@@ -173,29 +175,30 @@ class Deployment:
     def unique_name(prefix: str = "scenario") -> str:
         return f"{prefix}-{uuidlib.uuid4().hex[:8]}"
 
-    def wait_for(self, client: ApiClient, uuid: str, done, what: str) -> dict | None:
-        """GET the server until ``done(server)`` (server None once gone),
-        for at most build_timeout seconds."""
-        deadline = time.monotonic() + self.opts.build_timeout
-        while True:
-            server = client.get_server(uuid)
-            if done(server):
-                return server
-            if time.monotonic() > deadline:
-                state = server and (server["status"], server["power_state"])
-                raise AssertionError(
-                    f"server {uuid} not {what} after {self.opts.build_timeout}s: "
-                    f"{state}"
-                )
-            time.sleep(self.opts.build_interval)
+    def wait_for(
+        self, client: ApiClient, uuid: str, wanted: set[str], what: str, status=None
+    ) -> dict | None:
+        """GET the server until ``status(server)`` (by default its status;
+        GONE once it is gone) is in ``wanted``, for at most build_timeout
+        seconds, looking every build_interval seconds.
+
+        :raises AssertionError: at the timeout, naming the last status.
+        """
+        status_of = status or (lambda server: server["status"])
+        try:
+            return polling.wait_for_status(
+                lambda: client.get_server(uuid),
+                wanted,
+                status=lambda server: GONE if server is None else status_of(server),
+                timeout=self.opts.build_timeout,
+                what=f"server {uuid} to be {what}",
+                interval=self.opts.build_interval,
+            )
+        except polling.StatusTimeout as e:
+            raise AssertionError(str(e)) from None
 
     def wait_for_status(self, client: ApiClient, uuid: str, until: set[str]) -> dict:
-        return self.wait_for(
-            client,
-            uuid,
-            lambda s: s is None or s["status"] in until,
-            " or ".join(sorted(until)),
-        )
+        return self.wait_for(client, uuid, {GONE, *until}, " or ".join(sorted(until)))
 
     def delete_and_wait(self, client: ApiClient, uuid: str) -> dict | None:
         """Delete and wait until the server is gone (None) or in ERROR (the
@@ -213,17 +216,14 @@ class Deployment:
         answer = client.request("DELETE", f"/servers/{uuid}")
         if answer.status_code != 404:
             _expect(answer, 204, f"DELETE /servers/{uuid}")
+
+        def status(s):
+            if (s.get("fault") or {}).get("created_at") in (None, before):
+                return s["status"]
+            return f"{s['status']} (new fault)"
+
         return self.wait_for(
-            client,
-            uuid,
-            lambda s: (
-                s is None
-                or (
-                    s["status"] == ERROR
-                    and (s.get("fault") or {}).get("created_at") not in (None, before)
-                )
-            ),
-            "deleted",
+            client, uuid, {GONE, f"{ERROR} (new fault)"}, "deleted", status
         )
 
     def delete_by_name(self, client: ApiClient, name: str) -> None:

@@ -39,7 +39,6 @@ _STRINGS = {"cpu_model", "ram_type"}
 DISK_TYPES = ("HDD", "SSD")
 MAX_PCI_DEVICES = 16
 INLINE_KEYS = frozenset(_INTEGERS) | _STRINGS | {"disk_type", "pci_devices"}
-ALL_KEYS = INLINE_KEYS | {VALENCE_FLAVOR, PODM_ID, BACKEND, SERVICE}
 
 _GIVE = "give 'valence_flavor' or at least one of " + ", ".join(sorted(INLINE_KEYS))
 _NON_BLANK = {

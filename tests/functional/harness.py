@@ -10,6 +10,7 @@ import uuid as uuidlib
 from oslo_config import cfg
 
 from mogan_valence.common import context as mv_context
+from mogan_valence.common import polling
 from mogan_valence.common import states
 from mogan_valence import conf as _conf  # noqa: F401  (registers the options)
 from mogan_valence.engine import rpc
@@ -37,7 +38,7 @@ poll_interval_min = 0.1
 poll_interval_max = 1.0
 deploy_timeout = {deploy_timeout}
 undeploy_timeout = 120
-enroll_timeout = 120
+node_action_timeout = 120
 graceful_shutdown_timeout = 10
 enabled_extensions = {extensions}
 jobboard_backend = {jobboard}
@@ -193,17 +194,22 @@ def assert_nothing_leaked(api, ironic, sim, resource_class: str) -> None:
 
 
 def wait_status(api, uuid: str, until: set[str], timeout: float = 120):
+    """The instance's ``get_instance`` answer once its status is in ``until``.
+
+    :raises AssertionError: after ``timeout``, naming the last status.
+    """
     ctx = mv_context.get_admin_context()
-    deadline = time.monotonic() + timeout
-    while True:
-        got = api.get_instance(ctx, uuid)
-        if got["instance"].status in until:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"instance {uuid} still {got['instance'].status} after {timeout}s"
-            )
-        time.sleep(0.2)
+    try:
+        return polling.wait_for_status(
+            lambda: api.get_instance(ctx, uuid),
+            until,
+            status=lambda got: got["instance"].status,
+            timeout=timeout,
+            what=f"instance {uuid} to be {' or '.join(sorted(until))}",
+            interval=0.2,
+        )
+    except polling.StatusTimeout as e:
+        raise AssertionError(str(e)) from None
 
 
 class ApiProcess:

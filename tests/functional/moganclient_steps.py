@@ -2,20 +2,52 @@
 the requests its OSC plugin sends), shared by the REST API, standalone and
 Keystone tests."""
 
-import time
-
 from moganclient.common import exceptions as mogan_exc
+
+from mogan_valence.common import polling
+
+INTERVAL = 0.3
+GONE = "gone"
 
 
 def poll(fetch, done, timeout=120):
     """``fetch()`` until ``done(value)``; that value. Fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"still {value} after {timeout}s"
-        time.sleep(0.3)
+    try:
+        return polling.wait_for(
+            fetch,
+            done,
+            timeout=timeout,
+            what="a condition",
+            interval_min=INTERVAL,
+            interval_max=INTERVAL,
+        )
+    except polling.PollTimeout as e:
+        raise AssertionError(f"still {e.last} after {timeout}s") from None
+
+
+def wait_server(mogan, uuid: str, wanted: set[str], attr="status", timeout=120):
+    """The server once its ``attr`` (``status``, ``power_state``) is in
+    ``wanted``; GONE in ``wanted`` ends the wait at a 404 (returning None)."""
+
+    def fetch():
+        try:
+            return mogan.server.get(uuid)
+        except mogan_exc.NotFound:
+            if GONE in wanted:
+                return None
+            raise
+
+    try:
+        return polling.wait_for_status(
+            fetch,
+            wanted,
+            status=lambda s: GONE if s is None else getattr(s, attr),
+            timeout=timeout,
+            what=f"server {uuid} {attr} to be {' or '.join(sorted(wanted))}",
+            interval=INTERVAL,
+        )
+    except polling.StatusTimeout as e:
+        raise AssertionError(str(e)) from None
 
 
 def power_off_and_on(mogan, session, url: str, uuid: str) -> None:
@@ -28,20 +60,9 @@ def power_off_and_on(mogan, session, url: str, uuid: str) -> None:
             raise_exc=False,
         )
         assert answer.status_code == 202, answer.text
-        poll(
-            lambda: mogan.server.get(uuid),
-            lambda s, p=power_state: s.power_state == p,
-        )
+        wait_server(mogan, uuid, {power_state}, attr="power_state")
 
 
 def delete_and_wait_gone(mogan, uuid: str) -> None:
     mogan.server.delete(uuid)
-
-    def gone():
-        try:
-            mogan.server.get(uuid)
-        except mogan_exc.NotFound:
-            return True
-        return False
-
-    poll(gone, bool)
+    wait_server(mogan, uuid, {GONE})

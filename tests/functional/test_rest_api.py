@@ -64,9 +64,7 @@ def test_moganclient_composed_server_end_to_end(stack, ironic):
         metadata={"k": "v"},
     )
     assert server.status == "building"
-    shown = steps.poll(
-        lambda: mogan.server.get(server.uuid), lambda s: s.status != "building"
-    )
+    shown = steps.wait_server(mogan, server.uuid, {"active", "error"})
     assert shown.status == "active", getattr(shown, "fault", None)
     assert shown.metadata == {"k": "v"}
     assert shown.addresses == {}
@@ -127,9 +125,7 @@ def test_over_quota_is_403_and_nothing_is_composed(stack, ironic):
         )
     assert "cores" in str(refused.value)
     assert "2 of 3 in use" in str(refused.value)
-    shown = steps.poll(
-        lambda: mogan.server.get(first.uuid), lambda s: s.status != "building"
-    )
+    shown = steps.wait_server(mogan, first.uuid, {"active", "error"})
     assert shown.status == "active", getattr(shown, "fault", None)
     # One node composed, for the one server that fits.
     assert len(stack["sim"].state.nodes) == 1

@@ -114,9 +114,7 @@ def _drive(mogan, session, url):
         flavor_uuid=flavor.uuid,
         networks=[{"net_id": NET}],
     )
-    shown = steps.poll(
-        lambda: mogan.server.get(server.uuid), lambda s: s.status != "building"
-    )
+    shown = steps.wait_server(mogan, server.uuid, {"active", "error"})
     assert shown.status == "active", getattr(shown, "fault", None)
     assert shown.composed is True
     steps.power_off_and_on(mogan, session, url, server.uuid)

@@ -5,8 +5,11 @@ import io
 import json
 
 import pytest
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
 from osc_lib import exceptions as osc_exc
 
+from mogan_valence.cli import client as cli_client
 from mogan_valence.cli import flavors
 from mogan_valence.cli import shell
 
@@ -658,3 +661,41 @@ def test_embedded_expether_inventory_has_no_credentials():
         "boot_interface": "fake",
     }
     assert valence_choice.inventory_entries(hosts, driver="redfish") == hosts
+
+
+def test_wait_timeout_names_the_server_and_its_last_status(requests_mock):
+    # NOTE: through the client: the app's own --timeout (keystoneauth's
+    # HTTP timeout) takes the command's --timeout off the command line.
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=server("deleting"))
+    api = cli_client.ApiClient(ks_session.Session(auth=noauth.NoAuth()), API)
+    err = io.StringIO()
+    with pytest.raises(osc_exc.CommandError) as e:
+        api.wait_for_server(
+            SERVER_UUID,
+            {cli_client.GONE, "error"},
+            0.3,
+            "server web-1 to be deleted",
+            out=err,
+        )
+    assert str(e.value) == (
+        "Timed out after 0.3s waiting for server web-1 to be deleted; "
+        "last status: deleting"
+    )
+    assert err.getvalue() == "web-1: deleting\n"
+
+
+def test_power_wait_ends_on_a_new_fault(requests_mock):
+    old = {"message": "deploy: earlier", "created_at": "t0"}
+    new = {"message": "power off: BMC unreachable", "created_at": "t1"}
+    requests_mock.get(
+        f"{API}/servers/{SERVER_UUID}",
+        [
+            {"json": server(fault=old)},
+            {"json": server(fault=old)},
+            {"json": server(fault=new)},
+        ],
+    )
+    requests_mock.put(f"{API}/servers/{SERVER_UUID}/states/power", status_code=202)
+    code, _, err = run("server", "power", "off", SERVER_UUID, "--wait")
+    assert code == 1
+    assert "power off failed: power off: BMC unreachable" in err

@@ -231,6 +231,8 @@ class TestTalkingToTheApi(DeploymentCase):
             AssertionError, d.wait_for_status, d.primary, UUID, {"active"}
         )
         self.assertIn("after 2s", str(e))
+        self.assertIn(f"server {UUID} to be active", str(e))
+        self.assertIn("last status: building", str(e))
 
     def test_delete_by_name_deletes_only_that_name(self):
         self.http.get(

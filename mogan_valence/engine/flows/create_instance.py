@@ -11,7 +11,7 @@ def base_tasks(ironic) -> list:
     """The base task list extensions reshape: schedule, then deploy."""
     return [
         instance_tasks.ScheduleCreateInstanceTask(ironic),
-        instance_tasks.CreateInstanceTask(ironic),
+        instance_tasks.DeployInstanceTask(ironic),
     ]
 
 

@@ -159,8 +159,15 @@ class OnFailureRescheduleTask(retry.Retry):
         pass
 
 
-class CreateInstanceTask(task.Task):
+class DeployInstanceTask(task.Task):
     """Deploy the instance's image on its node and wait for 'active'.
+
+    Its atom is still named ``create-instance``: a logbook saved before the
+    rename resumes by matching atom names, and the name is also what faults
+    ("create-instance: ..."), the ``steps`` of a server, the
+    ``server.create.end`` notification's ``step_durations`` and the step
+    metrics show, so changing it would break resuming flows and every
+    consumer of those. The class name is not persisted.
 
     Reversion strategy: undeploy the node (idempotent: a node that never
     started deploying is only cleared of the instance's data); a composed
@@ -172,6 +179,7 @@ class CreateInstanceTask(task.Task):
 
     def __init__(self, ironic, **kwargs):
         super().__init__(
+            # NOTE: persisted (and public) atom name: keep it, see the docstring.
             name="create-instance",
             requires=[
                 constants.INSTANCE_UUID,

@@ -286,13 +286,6 @@ class State:
             if self.pod.block(b).type == pod_mod.COMPUTE
         )
 
-    def system_by_bmc(self, bmc_uuid: str) -> System | None:
-        with self.lock:
-            for system in self.systems.values():
-                if self.compute_of(system).bmc_uuid == bmc_uuid:
-                    return system
-        return None
-
     # -- tasks ---------------------------------------------------------------------
 
     def new_task(self, kind: str, system_id: str) -> Task:

@@ -4,6 +4,7 @@ import pathlib
 from oslo_config import cfg
 from oslo_config import generator
 
+from mogan_valence.conf import engine as engine_conf
 from mogan_valence.conf import opts
 from tests import base
 
@@ -67,3 +68,11 @@ class TestOptions(base.TestCase):
             ValueError, self.config, group="valence", enroll_driver="ipmi"
         )
         self.assertRaises(ValueError, self.config, group="engine", workers_pool_size=0)
+
+    def test_a_config_file_with_the_old_enroll_timeout_still_works(self):
+        path = pathlib.Path(self.tmp_dir) / "old.conf"
+        path.write_text("[engine]\nenroll_timeout = 42\n")
+        conf = cfg.ConfigOpts()
+        engine_conf.register_opts(conf)
+        conf([], default_config_files=[str(path)])
+        self.assertEqual(42, conf.engine.node_action_timeout)

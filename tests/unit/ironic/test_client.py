@@ -195,7 +195,7 @@ class IronicClientTestCase(base.TestCase):
             group="engine",
             poll_interval_min=0.01,
             poll_interval_max=0.01,
-            enroll_timeout=5,
+            node_action_timeout=5,
             undeploy_timeout=5,
         )
         mocker = self.useFixture(rm_fixture.Fixture())

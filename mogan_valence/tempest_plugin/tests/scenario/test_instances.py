@@ -60,8 +60,9 @@ class DeploymentTest(unittest.TestCase):
         server = self.d.wait_for(
             client,
             uuid,
-            lambda s: s is None or s["power_state"] == expected or s.get("fault"),
+            {dep.GONE, expected, "fault"},
             expected,
+            lambda s: "fault" if s.get("fault") else s["power_state"],
         )
         self.assertEqual(expected, server["power_state"], dep.fault_of(server))
         self.assertEqual(dep.ACTIVE, server["status"])
