@@ -45,8 +45,10 @@ def add_wait_options(parser, what: str) -> None:
         action="store_true",
         help=f"Wait until {what}, showing its progress on standard error.",
     )
+    # NOTE: not --timeout: the app's own --timeout (keystoneauth's HTTP
+    # timeout, anywhere on the command line) would take it.
     parser.add_argument(
-        "--timeout",
+        "--wait-timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
@@ -90,7 +92,7 @@ class CreateServer(show.ShowOne):
             server = client.wait_for_server(
                 server["uuid"],
                 {"active", "error"},
-                parsed_args.timeout,
+                parsed_args.wait_timeout,
                 f"server {server['name']} to become ACTIVE",
                 out=self.app.stderr,
             )
@@ -176,7 +178,7 @@ class DeleteServer(command.Command):
                     left = client.wait_for_server(
                         server["uuid"],
                         {cli_client.GONE, "error"},
-                        parsed_args.timeout,
+                        parsed_args.wait_timeout,
                         f"server {server['name']} to be deleted",
                         out=self.app.stderr,
                     )
@@ -234,7 +236,7 @@ class _PowerCommand(command.Command):
         server = client.wait_for_server(
             server["uuid"],
             {"done", "failed"},
-            parsed_args.timeout,
+            parsed_args.wait_timeout,
             f"server {server['name']} to {target.replace('_', ' ')}",
             out=self.app.stderr,
             status=status,

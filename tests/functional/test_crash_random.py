@@ -40,15 +40,17 @@ COMPOSITIONS = {
 
 
 @pytest.fixture(scope="module", params=sorted(COMPOSITIONS))
-def stack(tmp_path_factory, transport_url, ironic, request):
+def stack(tmp_path_factory, transport_url, ironic, iso_url, request):
     work = tmp_path_factory.mktemp("crash-random")
     if request.param == "redfish":
+        # Ironic's redfish hardware type deploys a ramdisk over virtual media.
         made = _redfish_stack(work, transport_url, ironic)
+        made["image"] = iso_url
     else:
         engine, sim, composed_class = harness.composed_engine(
             work, transport_url, ironic.url, SYSTEMS, "random", backend=request.param
         )
-        made = {"engine": engine, "sim": sim, "class": composed_class}
+        made = {"engine": engine, "sim": sim, "class": composed_class, "image": IMAGE}
     made["backend"] = request.param
     made["engine"].api().create_flavor(
         CTX, "random", composition=COMPOSITIONS[request.param]
@@ -86,7 +88,7 @@ def _redfish_stack(work, transport_url, ironic) -> dict:
             "\n[redfish_composition_default]\n"
             f"address = {sim.url}\nusername = {sim.username}\n"
             f"password = {sim.password}\nresource_class = {composed_class}\n"
-            "deploy_interface = fake\nboot_interface = fake\n"
+            "deploy_interface = ramdisk\nboot_interface = redfish-virtual-media\n"
             "task_poll_interval = 0.2\ntask_timeout = 30\n"
         ),
     )
@@ -150,7 +152,7 @@ def test_random_kills_leave_nothing_behind(stack, ironic):
                 _try(api.delete_instance, instance.uuid)
         room = SYSTEMS - len(live)
         for n in range(rng.randint(0, min(3, room))):
-            _try(api.create_instance, f"r{round_no}-{n}", "random", IMAGE)
+            _try(api.create_instance, f"r{round_no}-{n}", "random", stack["image"])
         time.sleep(rng.uniform(0.0, 4.0))
         _kill_and_restart(engine)
         kills += 1

@@ -262,10 +262,12 @@ def test_reservation_expired_before_apply(
 # Apply of a reservation with it.
 CREATE_FAULTS = {
     "compose-500": ("sync", False, {"status": 500}, False, "500"),
-    "compose-409": ("sync", False, {"status": 409}, False, "409"),
-    # A refused Apply is reserved and applied again, once.
+    # Blocks taken meanwhile: picked again, up to three times in all.
+    "compose-409": ("sync", False, {"status": 409}, True, None),
+    "compose-409-thrice": ("sync", False, {"status": 409, "count": 3}, False, "409"),
+    # A refused Apply is reserved and applied again.
     "apply-409": ("sync", True, {"status": 409}, True, None),
-    "apply-409-twice": ("sync", True, {"status": 409, "count": 2}, False, "409"),
+    "apply-409-thrice": ("sync", True, {"status": 409, "count": 3}, False, "409"),
     "apply-500": ("sync", True, {"status": 500}, False, "500"),
     "compose-500-after-commit": (
         "sync",

@@ -663,9 +663,17 @@ def test_embedded_expether_inventory_has_no_credentials():
     assert valence_choice.inventory_entries(hosts, driver="redfish") == hosts
 
 
+def test_wait_timeout_on_the_command_line(requests_mock):
+    requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=server("deleting"))
+    requests_mock.delete(f"{API}/servers/{SERVER_UUID}", status_code=204)
+    code, _, err = run(
+        "server", "delete", SERVER_UUID, "--wait", "--wait-timeout", "0.3"
+    )
+    assert code == 1
+    assert "Timed out after 0.3s waiting for server web-1" in err
+
+
 def test_wait_timeout_names_the_server_and_its_last_status(requests_mock):
-    # NOTE: through the client: the app's own --timeout (keystoneauth's
-    # HTTP timeout) takes the command's --timeout off the command line.
     requests_mock.get(f"{API}/servers/{SERVER_UUID}", json=server("deleting"))
     api = cli_client.ApiClient(ks_session.Session(auth=noauth.NoAuth()), API)
     err = io.StringIO()
