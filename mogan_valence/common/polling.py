@@ -12,11 +12,14 @@ through it. This module imports only oslo.config (read only when an interval
 is left to the ``[engine]`` defaults), so the tempest plugin can use it.
 """
 
+import logging
 import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
 from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -169,3 +172,52 @@ def wait_for_status(
         )
     except PollTimeout as e:
         raise StatusTimeout(what, timeout, e.last, seen["status"]) from None
+
+
+def look_until_found(
+    look: Callable[[], list],
+    *,
+    window: float,
+    what: str,
+    transient: tuple = (),
+    interval_min: float = 0.25,
+    interval_max: float = 2.0,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> list:
+    """Call ``look`` until it finds something or ``window`` seconds passed
+    (one look when 0); ``[]`` when nothing was found.
+
+    A look that fails with one of ``transient`` counts as "nothing yet"; if
+    the last look failed, its error is raised rather than claiming that
+    nothing exists.
+    """
+    window = max(float(window), 0.0)
+    failure: list[Exception] = []
+
+    def once():
+        try:
+            found = look()
+        except transient as e:
+            LOG.warning("Looking for %s failed: %s", what, e)
+            failure[:] = [e]
+            return None
+        failure.clear()
+        return found
+
+    try:
+        return wait_for(
+            once,
+            bool,
+            timeout=window,
+            what=what,
+            interval_min=min(interval_min, window) if window else 0.0,
+            interval_max=interval_max,
+            clock=clock,
+            sleep=sleep,
+        )
+    except PollTimeout:
+        if failure:
+            raise failure[0] from None
+        LOG.info("No %s appeared within %.1fs", what, window)
+        return []

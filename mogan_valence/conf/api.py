@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from mogan_valence.conf import metrics
+
 GROUP = cfg.OptGroup("api", title="REST API options")
 
 opts = [
@@ -74,24 +76,13 @@ opts = [
         help="If set, the only hosts http(s) image URLs may name. Loopback "
         "and link-local hosts are refused unless listed here.",
     ),
-    cfg.HostAddressOpt(
-        "metrics_host",
-        default="127.0.0.1",
-        help="The address the Prometheus metrics endpoint of mogan-valence-api "
-        "listens on, when metrics_port is set. Keep it on a management "
-        "network: the metrics name no tenant, but count every project's "
-        "servers.",
-    ),
-    cfg.PortOpt(
-        "metrics_port",
-        default=0,
-        help="The TCP port of the Prometheus metrics endpoint "
-        "(http://<metrics_host>:<metrics_port>/metrics) of mogan-valence-api. 0 (the "
-        "default) serves no metrics. Only the mogan-valence-api command "
-        "serves it: under uwsgi or Apache (several processes sharing no "
-        "port) no metrics server is started.",
-    ),
 ]
+opts += metrics.opts(
+    "mogan-valence-api",
+    "instances by state. 0 (the default) serves no metrics. Only the "
+    "mogan-valence-api command serves it: under uwsgi or Apache (several "
+    "processes sharing no port) no metrics server is started.",
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

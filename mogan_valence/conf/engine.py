@@ -4,6 +4,8 @@ import socket
 
 from oslo_config import cfg
 
+from mogan_valence.conf import metrics
+
 GROUP = cfg.OptGroup("engine", title="Engine options")
 
 opts = [
@@ -122,24 +124,12 @@ opts = [
         "that is changing state. Caps the request rate of every waiting "
         "operation.",
     ),
-    cfg.HostAddressOpt(
-        "metrics_host",
-        default="127.0.0.1",
-        help="The address the Prometheus metrics endpoint of the engine "
-        "listens on, when metrics_port is set. Keep it on a management "
-        "network: the metrics name no tenant, but count every project's "
-        "servers.",
-    ),
-    cfg.PortOpt(
-        "metrics_port",
-        default=0,
-        help="The TCP port of the Prometheus metrics endpoint "
-        "(http://<metrics_host>:<metrics_port>/metrics) of the engine: "
-        "step durations and outcomes, flows and composes in flight, "
-        "reconciler actions, instances by state. 0 (the default) serves no "
-        "metrics.",
-    ),
 ]
+opts += metrics.opts(
+    "the engine",
+    "step durations and outcomes, flows and composes in flight, reconciler "
+    "actions, instances by state. 0 (the default) serves no metrics.",
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

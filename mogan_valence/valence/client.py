@@ -487,36 +487,16 @@ class ValenceClient:
             ``compose_lookup_window`` (``[valence] compose_lookup_window``).
         :raises ValenceError: the last look failed.
         """
-        window = self.compose_lookup_window if window is None else window
-        window = max(float(window), 0.0)
-        failure: list[exc.ValenceError] = []
-
-        def look() -> list[dict] | None:
-            try:
-                found = self.find_nodes_by_name(name, podm_id)
-            except (exc.ValenceServerError, exc.ValenceUnreachable) as e:
-                LOG.warning("Looking for Valence node %s failed: %s", name, e)
-                failure[:] = [e]
-                return None
-            failure.clear()
-            return found
-
-        try:
-            return polling.wait_for(
-                look,
-                bool,
-                timeout=window,
-                what=f"Valence node {name}",
-                interval_min=min(_LOOKUP_INTERVAL_MIN, window) if window else 0.0,
-                interval_max=_LOOKUP_INTERVAL_MAX,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
-        except polling.PollTimeout:
-            if failure:
-                raise failure[0] from None
-            LOG.info("No Valence node %s appeared within %.1fs", name, window)
-            return []
+        return polling.look_until_found(
+            lambda: self.find_nodes_by_name(name, podm_id),
+            window=self.compose_lookup_window if window is None else window,
+            what=f"Valence node {name}",
+            transient=(exc.ValenceServerError, exc.ValenceUnreachable),
+            interval_min=_LOOKUP_INTERVAL_MIN,
+            interval_max=_LOOKUP_INTERVAL_MAX,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     def list_nodes(
         self, *, name: str | None = None, podm_id: str | None = None

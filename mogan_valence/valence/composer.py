@@ -67,32 +67,14 @@ class Composer(abc.ABC):
         (after a compose whose outcome is unknown, the node may appear a
         moment later); ``[]`` when none appeared. An error of the last look
         is raised rather than claiming that nothing exists."""
-        window = self.lookup_window if window is None else max(float(window), 0.0)
-        failure: list[Exception] = []
-
-        def look():
-            try:
-                found = self.find_nodes_by_name(name, scope)
-            except self.transient_errors as e:
-                LOG.warning("Looking for composed node %s failed: %s", name, e)
-                failure[:] = [e]
-                return None
-            failure.clear()
-            return found
-
-        try:
-            return polling.wait_for(
-                look,
-                bool,
-                timeout=window,
-                what=f"composed node {name}",
-                interval_min=min(LOOKUP_INTERVAL_MIN, window) if window else 0.0,
-                interval_max=LOOKUP_INTERVAL_MAX,
-            )
-        except polling.PollTimeout:
-            if failure:
-                raise failure[0] from None
-            return []
+        return polling.look_until_found(
+            lambda: self.find_nodes_by_name(name, scope),
+            window=self.lookup_window if window is None else window,
+            what=f"composed node {name}",
+            transient=self.transient_errors,
+            interval_min=LOOKUP_INTERVAL_MIN,
+            interval_max=LOOKUP_INTERVAL_MAX,
+        )
 
     @abc.abstractmethod
     def get_node(self, node_uuid: str) -> dict:

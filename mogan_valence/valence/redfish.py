@@ -906,9 +906,6 @@ class RedfishComposer(composer_mod.Composer):
         return dropped
 
     def _drop_reservation(self, cs: dict, reservation: str) -> None:
-        path = _path(cs.get("CompositionReservations"))
-        if not path:
-            return
         # Its member is found by its Id: never a URL built from the id.
         try:
             for member, found in self._reservations(cs):
@@ -916,13 +913,7 @@ class RedfishComposer(composer_mod.Composer):
                     self._delete_reservation(member, reservation)
                     return
         except RedfishCompositionError as e:
-            LOG.warning(
-                "Could not drop reservation %s on Redfish service %s (it "
-                "expires by itself): %s",
-                reservation,
-                self.service,
-                e,
-            )
+            self._reservation_kept(reservation, e)
 
     def _delete_reservation(self, path: str, reservation) -> None:
         try:
@@ -930,13 +921,16 @@ class RedfishComposer(composer_mod.Composer):
         except RedfishNotFound:
             pass
         except RedfishCompositionError as e:
-            LOG.warning(
-                "Could not drop reservation %s on Redfish service %s (it "
-                "expires by itself): %s",
-                reservation,
-                self.service,
-                e,
-            )
+            self._reservation_kept(reservation, e)
+
+    def _reservation_kept(self, reservation, error) -> None:
+        LOG.warning(
+            "Could not drop reservation %s on Redfish service %s (it expires "
+            "by itself): %s",
+            reservation,
+            self.service,
+            error,
+        )
 
     # -- finding, reading, releasing ---------------------------------------------
 

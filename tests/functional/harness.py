@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -191,6 +192,17 @@ def assert_nothing_leaked(api, ironic, sim, resource_class: str) -> None:
     } - owned
     assert not leaked_valence, f"Valence nodes leaked: {leaked_valence}"
     assert not leaked_ironic, f"Ironic nodes leaked: {leaked_ironic}"
+
+
+def killer(engine):
+    """A callable that SIGKILLs the engine's process group and reaps it (a
+    proxy rule's ``on_hit``)."""
+
+    def kill():
+        os.killpg(engine.proc.proc.pid, signal.SIGKILL)
+        engine.proc.proc.wait(timeout=30)
+
+    return kill
 
 
 def wait_status(api, uuid: str, until: set[str], timeout: float = 120):

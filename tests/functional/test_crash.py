@@ -1,8 +1,6 @@
 """SIGKILL the engine at each step boundary of a composed create and of a
 delete; a restarted engine resumes, and nothing is leaked."""
 
-import os
-import signal
 import threading
 import uuid as uuidlib
 
@@ -109,12 +107,7 @@ def stack(tmp_path_factory, transport_url, ironic, backend):
     sim.cleanUp()
 
 
-def _kill(engine):
-    def kill():
-        os.killpg(engine.proc.proc.pid, signal.SIGKILL)
-        engine.proc.proc.wait(timeout=30)
-
-    return kill
+_kill = harness.killer
 
 
 def _arm(stack, boundary):

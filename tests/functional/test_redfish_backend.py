@@ -13,7 +13,6 @@ engine. After each case nothing is left composed, reserved or enrolled.
 """
 
 import os
-import signal
 import subprocess
 import time
 import uuid as uuidlib
@@ -396,12 +395,7 @@ def test_delete_fault(case, stack, ironic, rfsim, valence_sim, classes, iso_url)
 # -- crashes ----------------------------------------------------------------------
 
 
-def _kill(engine):
-    def kill():
-        os.killpg(engine.proc.proc.pid, signal.SIGKILL)
-        engine.proc.proc.wait(timeout=30)
-
-    return kill
+_kill = harness.killer
 
 
 def _restart(engine):

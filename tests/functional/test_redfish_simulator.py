@@ -2,14 +2,11 @@
 driven by sushy 5.14 as the Redfish back-end and Ironic's redfish driver
 drive a real composition service."""
 
-import functools
-import http.server
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -68,17 +65,8 @@ class Process:
 
 
 @pytest.fixture(scope="module")
-def image_url(tmp_path_factory):
-    root = tmp_path_factory.mktemp("http")
-    (root / "boot.iso").write_bytes(b"mogan-valence test boot image\n" * 64)
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(root)
-    )
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/boot.iso"
-    server.shutdown()
+def image_url(iso_url):
+    return iso_url
 
 
 @pytest.fixture(scope="module")
