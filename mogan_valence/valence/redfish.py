@@ -631,12 +631,7 @@ class RedfishComposer(composer_mod.Composer):
     def _service_identity(self) -> str:
         """The service root's ``UUID``, else its address (normalised)."""
         if self._identity is None:
-            root_uuid = None
-            try:
-                root_uuid = self._get(ROOT).get("UUID")
-            except RedfishCompositionError as e:
-                LOG.debug("Redfish service %s: no root UUID read: %s", self.service, e)
-                raise
+            root_uuid = self._get(ROOT).get("UUID")
             self._identity = str(root_uuid or self.address).lower()
         return self._identity
 
@@ -756,6 +751,8 @@ class RedfishComposer(composer_mod.Composer):
                 body = response.json()
             except ValueError:
                 body = {}
+        if not isinstance(body, dict):
+            body = {}
         if not created:
             created = _path(body) if body.get("SystemType") else None
         if not created:
