@@ -19,6 +19,7 @@ from mogan_valence.engine import rpcapi
 from mogan_valence.localstack import process
 from mogan_valence import objects
 from tests import fixtures as mv_fixtures
+from tests.functional import faultproxy
 
 objects.register_all()
 
@@ -194,15 +195,38 @@ def assert_nothing_leaked(api, ironic, sim, resource_class: str) -> None:
     assert not leaked_ironic, f"Ironic nodes leaked: {leaked_ironic}"
 
 
-def killer(engine):
-    """A callable that SIGKILLs the engine's process group and reaps it (a
-    proxy rule's ``on_hit``)."""
+def kill_rule(engine, method, path, body=None, forward_first=False):
+    """A proxy rule that SIGKILLs the engine's process group (and reaps it)
+    when a request matches: once the request reached the service, with
+    ``forward_first``; the engine never sees an answer."""
 
     def kill():
         os.killpg(engine.proc.proc.pid, signal.SIGKILL)
         engine.proc.proc.wait(timeout=30)
 
-    return kill
+    return faultproxy.Rule(
+        method,
+        path,
+        body=body,
+        status=None,
+        drop=True,
+        on_hit=kill,
+        forward_first=forward_first,
+    )
+
+
+def wait_killed(engine, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.proc.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not engine.proc.running, "the engine was never killed"
+
+
+def start_again(engine):
+    """Start a killed engine again; an RPC client of it."""
+    engine.proc.proc = None
+    engine.start()
+    return engine.api()
 
 
 def wait_status(api, uuid: str, until: set[str], timeout: float = 120):

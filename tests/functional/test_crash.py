@@ -107,22 +107,10 @@ def stack(tmp_path_factory, transport_url, ironic, backend):
     sim.cleanUp()
 
 
-_kill = harness.killer
-
-
 def _arm(stack, boundary):
     where, method, path, body, forward_first = boundary
-    engine = stack["engine"]
     return stack["proxies"][where].add(
-        faultproxy.Rule(
-            method,
-            path,
-            body=body,
-            status=None,
-            drop=True,
-            on_hit=_kill(engine),
-            forward_first=forward_first,
-        )
+        harness.kill_rule(stack["engine"], method, path, body, forward_first)
     )
 
 
@@ -132,18 +120,10 @@ def _restart(stack, rule):
     assert rule.hits == 1
     for proxy in stack["proxies"].values():
         proxy.clear()
-    engine.proc.proc = None
-    engine.start()
-    return engine.api()
+    return harness.start_again(engine)
 
 
-def _wait_killed(engine, timeout=60):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while engine.proc.running and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not engine.proc.running, "the engine was never killed"
+_wait_killed = harness.wait_killed
 
 
 def test_killed_during_create(boundary, stack, ironic):

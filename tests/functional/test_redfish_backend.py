@@ -395,17 +395,9 @@ def test_delete_fault(case, stack, ironic, rfsim, valence_sim, classes, iso_url)
 # -- crashes ----------------------------------------------------------------------
 
 
-_kill = harness.killer
-
-
 def _restart(engine):
-    deadline = time.monotonic() + 60
-    while engine.proc.running and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not engine.proc.running, "the engine was never killed"
-    engine.proc.proc = None
-    engine.start()
-    return engine.api()
+    harness.wait_killed(engine)
+    return harness.start_again(engine)
 
 
 # boundary -> (answer mode, Compose action, method, path, body): the engine
@@ -445,17 +437,7 @@ def test_killed(boundary, stack, ironic, rfsim, proxy, valence_sim, classes, iso
             api, instance.uuid, {states.ACTIVE, states.ERROR}, 240
         )
         assert got["instance"].status == states.ACTIVE, _fault(got)
-    rule = proxy.add(
-        faultproxy.Rule(
-            method,
-            path,
-            body=body,
-            status=None,
-            drop=True,
-            on_hit=_kill(engine),
-            forward_first=True,
-        )
-    )
+    rule = proxy.add(harness.kill_rule(engine, method, path, body, forward_first=True))
     if delete:
         api.delete_instance(CTX, instance.uuid)
     api = _restart(engine)
