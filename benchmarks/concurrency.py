@@ -36,11 +36,11 @@ def through_engine(stack, n: int) -> dict:
         pending = {i.uuid for i in created}
         while pending:
             # One list per look, as an operator's dashboard would poll.
-            for got in stack.api.list_instances(common.CTX):
+            for got in stack.list():
                 if got.uuid not in pending:
                     continue
                 if got.status == states.ERROR:
-                    fault = stack.api.get_instance(common.CTX, got.uuid)["fault"]
+                    fault = stack.get(got.uuid)["fault"]
                     raise RuntimeError(f"{got.uuid} went to ERROR: {fault.message}")
                 if got.status == states.ACTIVE:
                     pending.discard(got.uuid)

@@ -11,7 +11,6 @@ start is only removed.
 import contextlib
 import logging
 
-import taskflow.engines
 from taskflow import states as tf_states
 
 from mogan_valence.common import exception
@@ -234,13 +233,11 @@ class FlowRunner:
         observer: notifications.FlowObserver | None = None,
     ) -> bool:
         """Run the flow; False if it was suspended (``stopping``)."""
-        engine = taskflow.engines.load(
+        engine = persistence.load_engine(
             flow,
+            saved,
+            self.flows.backend,
             store=saved.meta["store"] if saved.flow_detail.state is None else None,
-            flow_detail=saved.flow_detail,
-            book=saved.book,
-            backend=self.flows.backend,
-            engine="serial",
         )
         timer.attach(engine)
         if observer is not None:

@@ -15,6 +15,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from mogan_valence.common import http
 from mogan_valence.common import polling
 from mogan_valence.ironic import exceptions as exc
 from mogan_valence.ironic import states
@@ -104,7 +105,9 @@ class IronicClient:
                 reason="[ironic] needs either Keystone credentials (auth_type) "
                 "or endpoint_override"
             )
-        session = ks_loading.load_session_from_conf_options(conf, "ironic", auth=auth)
+        session = ks_loading.load_session_from_conf_options(
+            conf, "ironic", auth=auth, session=http.Session()
+        )
         kwargs: dict[str, Any] = {}
         if group.endpoint_override:
             kwargs["endpoint"] = group.endpoint_override

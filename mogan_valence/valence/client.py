@@ -34,6 +34,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
+from mogan_valence.common import http
 from mogan_valence.common import polling
 from mogan_valence.common import secrets
 from mogan_valence.valence import exceptions as exc
@@ -191,7 +192,7 @@ class ValenceClient:
         self.url = url.rstrip("/")
         if self.url.endswith("/v1"):
             self.url = self.url[: -len("/v1")]
-        self.session = session or ks_session.Session()
+        self.session = session or ks_session.Session(session=http.Session())
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries
         self.retry_interval = retry_interval
@@ -205,7 +206,9 @@ class ValenceClient:
         auth = None
         if group.auth_type:
             auth = ks_loading.load_auth_from_conf_options(conf, "valence")
-        session = ks_loading.load_session_from_conf_options(conf, "valence", auth=auth)
+        session = ks_loading.load_session_from_conf_options(
+            conf, "valence", auth=auth, session=http.Session()
+        )
         return cls(
             group.url,
             session,

@@ -83,6 +83,7 @@ class EngineProcess:
         self.jobboard = jobboard or "none"
         self.transport_url = transport_url
         self.conf_path = os.path.join(work_dir, "engine.conf")
+        self.connection = connection or f"sqlite:///{work_dir}/engine.sqlite"
         with open(self.conf_path, "w") as f:
             f.write(
                 ENGINE_CONF.format(
@@ -93,7 +94,7 @@ class EngineProcess:
                     ironic_url=ironic_url,
                     deploy_timeout=deploy_timeout,
                     extensions=extensions,
-                    connection=connection or f"sqlite:///{work_dir}/engine.sqlite",
+                    connection=self.connection,
                     jobboard=self.jobboard,
                     expiry=expiry,
                 )
@@ -264,7 +265,7 @@ class ApiProcess:
                 f"[DEFAULT]\ntransport_url = {engine.transport_url}\n"
                 f"log_file = {base}.log\nuse_stderr = false\n"
                 f"debug = true\n"
-                f"[database]\nconnection = sqlite:///{engine.work_dir}/engine.sqlite\n"
+                f"[database]\nconnection = {engine.connection}\n"
                 f"[engine]\nhost = {engine.host}\ntopic = {engine.topic}\n"
                 f"[api]\nhost = 127.0.0.1\nport = {self.port}\n" + extra
             )
