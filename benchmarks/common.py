@@ -109,11 +109,7 @@ class Stack:
             self.engine.start()
             self._exit.callback(self.engine.stop)
             self.api = self.engine.api()
-            # Status polls read the engine's database, as the REST API does;
-            # the engine answers none of them.
-            objects.register_all()
-            db_api.dispose()
-            db_api.configure(connection=self.engine.connection)
+            read_database(self.engine.connection)
             self._exit.callback(db_api.dispose)
             self.api.create_flavor(CTX, "bench-composed", composition=COMPOSITION)
             if self.preset_nodes:
@@ -226,6 +222,15 @@ class PeakRSS:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+def read_database(connection: str) -> None:
+    """Read instances from the engines' database in this process: status
+    polls read it as the REST API does, and the engines answer none of them
+    (``db_api.dispose()`` when done)."""
+    objects.register_all()
+    db_api.dispose()
+    db_api.configure(connection=connection)
 
 
 def cpu_seconds(process: psutil.Process) -> float:

@@ -30,8 +30,10 @@ import psutil
 from benchmarks import common
 from benchmarks import direct
 from mogan_valence.common import states
+from mogan_valence.db import api as db_api
 from mogan_valence.localstack import ironic as local_ironic
 from mogan_valence.localstack import redis as local_redis
+from mogan_valence.objects import instance as instance_obj
 from tests import fixtures as mv_fixtures
 from tests.functional import faultproxy
 from tests.functional import harness
@@ -79,6 +81,8 @@ class Cluster:
             engine.start()
             self._exit.callback(engine.stop)
         self.api = self.engines[0].api()
+        common.read_database(self.connection)
+        self._exit.callback(db_api.dispose)
         self.api.create_flavor(
             common.CTX, f"scale-{tag}", composition=common.COMPOSITION
         )
@@ -106,7 +110,7 @@ class Cluster:
         pending = set(uuids)
         deadline = time.monotonic() + timeout
         while pending:
-            for got in self.api.list_instances(common.CTX, include_deleted=True):
+            for got in instance_obj.Instance.list(common.CTX, include_deleted=True):
                 if got.uuid in pending and got.status in until:
                     pending.discard(got.uuid)
                 elif got.uuid in pending and got.status == states.ERROR:

@@ -37,6 +37,7 @@ from oslo_utils import uuidutils
 from taskflow.conductors.backends import impl_nonblocking
 from taskflow.jobs import backends as job_backends
 from taskflow.listeners import base as listener_base
+from taskflow.types import timing as tf_timing
 
 from mogan_valence.common import coordination
 from mogan_valence.common import exception
@@ -48,6 +49,7 @@ LOG = logging.getLogger(__name__)
 
 # How long a conductor idles between two looks at the board when it found
 # nothing to claim (taskflow's default is 0.5 s: it adds to every create).
+# A job this engine posts wakes its own conductor at once (``_IdleWait``).
 IDLE_WAIT = 0.2
 # A flow saved this many expiration times ago and on no job is an orphan.
 ORPHAN_AGE_FACTOR = 2
@@ -144,6 +146,37 @@ class _QuietBoardFailures(logging.LoggerAdapter):
             )
 
 
+class _IdleWait(tf_timing.Timeout):
+    """The conductor's wait between two looks at the board, which ``wake``
+    ends early without stopping the conductor (``interrupt`` stops it).
+
+    NOTE: the Redis board tells no conductor that a job was posted: each
+    looks again after its idle wait, which added 0.1 s on average to every
+    create, delete and power action on a board. The engine that posts a job
+    wakes its own conductor, which claims the job at once if it has room;
+    the other engines see it at their next look as before.
+    """
+
+    def __init__(self, value):
+        super().__init__(value)
+        self._woken = threading.Event()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def interrupt(self):
+        super().interrupt()
+        self._woken.set()
+
+    def wait(self):
+        self._woken.wait(self.value)
+        self._woken.clear()
+
+    def reset(self):
+        super().reset()
+        self._woken.clear()
+
+
 class Conductor(impl_nonblocking.NonBlockingConductor):
     """Claims jobs with an expiry and runs their saved flows."""
 
@@ -166,6 +199,11 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         # NOTE: the stock conductor claims without an expiry, and a Redis
         # claim without one outlives a dead engine forever.
         self._jobboard = _ExpiringClaims(board, expiry)
+        self._wait_timeout = _IdleWait(self.WAIT_TIMEOUT)
+
+    def wake(self) -> None:
+        """Look at the board now: a job was just posted."""
+        self._wait_timeout.wake()
 
     @property
     def stopping(self) -> bool:
@@ -336,6 +374,7 @@ class JobBoard:
         except Exception as e:  # noqa: BLE001  (named for the caller)
             raise JobboardError(reason=f"could not post a job: {e}") from e
         LOG.debug("Posted job %s (%s)", job.name, job.uuid)
+        self.conductor.wake()
 
     # -- running ---------------------------------------------------------------
 

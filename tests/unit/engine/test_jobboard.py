@@ -1,3 +1,5 @@
+import threading
+
 import fixtures
 
 from mogan_valence.engine import jobboard
@@ -114,6 +116,36 @@ class TestConductor(base.TestCase):
         self.assertFalse(c._dispatch_job(FakeJob()))
         self.assertEqual([], runner.calls)
         self.assertEqual([], c.running_jobs())
+
+
+class TestIdleWait(base.TestCase):
+    def test_a_posted_job_ends_the_wait_without_stopping_the_conductor(self):
+        c = TestConductor.conductor(self, FakeSaved(), FakeRunner())
+        c._wait_timeout = jobboard._IdleWait(60)
+        c.wake()
+        waiting = threading.Thread(target=c._wait_timeout.wait)
+        waiting.start()
+        waiting.join(30)
+        self.assertFalse(waiting.is_alive())
+        self.assertFalse(c.stopping)
+        # Woken once: the next wait waits until the next wake.
+        waiting = threading.Thread(target=c._wait_timeout.wait)
+        waiting.start()
+        waiting.join(0.2)
+        self.assertTrue(waiting.is_alive())
+        c.wake()
+        waiting.join(30)
+        self.assertFalse(waiting.is_alive())
+
+    def test_stopping_ends_the_wait(self):
+        c = TestConductor.conductor(self, FakeSaved(), FakeRunner())
+        c._wait_timeout = jobboard._IdleWait(60)
+        waiting = threading.Thread(target=c._wait_timeout.wait)
+        waiting.start()
+        c.stop()
+        waiting.join(30)
+        self.assertFalse(waiting.is_alive())
+        self.assertTrue(c.stopping)
 
 
 class TestQuietBoardFailures(base.TestCase):
