@@ -104,50 +104,38 @@ class _Connection(impl_sqlalchemy.Connection):
         values["where_uuid"] = detail.uuid
         return values
 
-    def update_atom_details(self, atom_detail):
+    def _update(self, kind: str, detail, statement, then=None):
+        """Write ``detail`` with ``statement``, then ``then(conn)`` in the
+        same transaction; the detail, or NotFound if it has no row."""
         try:
             with self._engine.begin() as conn:
-                updated = conn.execute(
-                    self._update_atom, self._values(atom_detail)
-                ).rowcount
+                updated = conn.execute(statement, self._values(detail)).rowcount
+                if updated and then is not None:
+                    then(conn)
         except sa.exc.SQLAlchemyError:
             tf_exc.raise_with_cause(
                 tf_exc.StorageFailure,
-                f"Failed updating atom details with uuid '{atom_detail.uuid}'",
+                f"Failed updating {kind} details with uuid '{detail.uuid}'",
             )
         if not updated:
-            raise tf_exc.NotFound(
-                f"No atom details found with uuid '{atom_detail.uuid}'"
-            )
-        return atom_detail
+            raise tf_exc.NotFound(f"No {kind} details found with uuid '{detail.uuid}'")
+        return detail
+
+    def update_atom_details(self, atom_detail):
+        return self._update("atom", atom_detail, self._update_atom)
 
     def update_flow_details(self, flow_detail):
-        try:
-            with self._engine.begin() as conn:
-                updated = conn.execute(
-                    self._update_flow, self._values(flow_detail)
-                ).rowcount
-                if updated:
-                    saved = set(
-                        conn.execute(
-                            self._atom_uuids, {"parent_uuid": flow_detail.uuid}
-                        ).scalars()
-                    )
-                    for atom_detail in flow_detail:
-                        if atom_detail.uuid not in saved:
-                            self._insert_atom_details(
-                                conn, atom_detail, flow_detail.uuid
-                            )
-        except sa.exc.SQLAlchemyError:
-            tf_exc.raise_with_cause(
-                tf_exc.StorageFailure,
-                f"Failed updating flow details with uuid '{flow_detail.uuid}'",
+        def add_new_atoms(conn):
+            saved = set(
+                conn.execute(
+                    self._atom_uuids, {"parent_uuid": flow_detail.uuid}
+                ).scalars()
             )
-        if not updated:
-            raise tf_exc.NotFound(
-                f"No flow details found with uuid '{flow_detail.uuid}'"
-            )
-        return flow_detail
+            for atom_detail in flow_detail:
+                if atom_detail.uuid not in saved:
+                    self._insert_atom_details(conn, atom_detail, flow_detail.uuid)
+
+        return self._update("flow", flow_detail, self._update_flow, add_new_atoms)
 
 
 class _Backend(impl_sqlalchemy.SQLAlchemyBackend):
