@@ -7,7 +7,7 @@ calls from N threads without the engine (the backends' own ceiling).
 
 Engine and direct runs alternate ``REPEAT`` times for each N (the two cores
 are shared with Ironic, and a single run varies by about 10%); the table
-shows the medians.
+shows the medians (engine/direct: the median of each run's ratio).
 
     make bench-concurrency         (SIZES=1,10,50,100, REPEAT=1 by default)
 """

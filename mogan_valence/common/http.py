@@ -1,4 +1,5 @@
-"""HTTP sessions for the engine's clients (Ironic, Valence).
+"""HTTP sessions for the engine's clients (Ironic, Valence): ``adopt`` puts
+a ``Session`` under a keystoneauth session.
 
 requests reads the proxy settings from the environment on every request:
 ``getproxies()`` and ``proxy_bypass()`` walk the whole of ``os.environ`` for
@@ -30,7 +31,9 @@ class Session(requests.Session):
         self._settings_lock = threading.Lock()
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        if proxies or not self.trust_env:
+        # NOTE: what is kept also depends on the session's own proxies,
+        # verify and cert, which nothing changes once it is made.
+        if proxies != {} or not self.trust_env:
             return super().merge_environment_settings(
                 url, proxies, stream, verify, cert
             )
@@ -52,3 +55,21 @@ class Session(requests.Session):
                 self._settings[key] = settings
         # The caller gets its own copy to change.
         return {**settings, "proxies": dict(settings["proxies"])}
+
+
+def adopt(ks_session):
+    """Put a ``Session`` under a keystoneauth session, with the adapters
+    keystoneauth mounted on the requests session it made: TCP keep-alive,
+    and the group's ``tls_ciphers`` and ``tls_min_version``.
+
+    :returns: ``ks_session``.
+    """
+    session = Session()
+    for prefix, adapter in ks_session.session.adapters.items():
+        session.mount(prefix, adapter)
+    ks_session.session = session
+    # keystoneauth closes the requests session it made when it is closed
+    # (LP#1838704); this one takes its place.
+    if getattr(ks_session, "_session", None) is not None:
+        ks_session._session = session
+    return ks_session

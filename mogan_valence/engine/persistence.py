@@ -168,11 +168,13 @@ class _Storage(tf_storage.Storage):
 
     NOTE: taskflow saves a task's progress on its own, twice a task (0.0 as
     it starts, 1.0 as it ends), each time right after the state change it
-    goes with: half of a flow's saves. Nothing reads a saved progress back
-    (a resumed flow runs its interrupted task again whatever progress was
-    saved), so progress is kept in the atom's metadata in memory, and a
-    task's start and end set it before their state is saved: what is saved
-    after each step is what taskflow saves.
+    goes with: half of a flow's saves. Progress is kept in the atom's
+    metadata in memory instead, and a task's start and end set it before
+    their state is saved, so that what is saved after each step is what
+    taskflow saves. A task that reports progress on the way
+    (``update_progress``; none of ours does) would have it saved with its
+    next state only, and a resumed flow runs an interrupted task again
+    whatever progress was saved.
     """
 
     _STARTS = (tf_states.RUNNING, tf_states.REVERTING)

@@ -105,8 +105,8 @@ class IronicClient:
                 reason="[ironic] needs either Keystone credentials (auth_type) "
                 "or endpoint_override"
             )
-        session = ks_loading.load_session_from_conf_options(
-            conf, "ironic", auth=auth, session=http.Session()
+        session = http.adopt(
+            ks_loading.load_session_from_conf_options(conf, "ironic", auth=auth)
         )
         kwargs: dict[str, Any] = {}
         if group.endpoint_override:

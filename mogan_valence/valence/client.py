@@ -192,7 +192,7 @@ class ValenceClient:
         self.url = url.rstrip("/")
         if self.url.endswith("/v1"):
             self.url = self.url[: -len("/v1")]
-        self.session = session or ks_session.Session(session=http.Session())
+        self.session = session or http.adopt(ks_session.Session())
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries
         self.retry_interval = retry_interval
@@ -206,8 +206,8 @@ class ValenceClient:
         auth = None
         if group.auth_type:
             auth = ks_loading.load_auth_from_conf_options(conf, "valence")
-        session = ks_loading.load_session_from_conf_options(
-            conf, "valence", auth=auth, session=http.Session()
+        session = http.adopt(
+            ks_loading.load_session_from_conf_options(conf, "valence", auth=auth)
         )
         return cls(
             group.url,

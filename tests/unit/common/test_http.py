@@ -3,6 +3,7 @@ still honours it."""
 
 from unittest import mock
 
+from keystoneauth1 import session as ks_session
 import requests
 
 from mogan_valence.common import http
@@ -67,9 +68,25 @@ class TestSession(base.TestCase):
         self.assertEqual(["a", "b"], got["cert"])
         self.assertEqual({}, self.session._settings)
 
-    def test_the_clients_use_it(self):
-        valence = valence_client.ValenceClient("http://valence.example:8181")
-        self.assertIsInstance(valence.session.session, http.Session)
+    def test_the_clients_use_it_with_keystoneauths_adapters(self):
         self.config(group="ironic", endpoint_override="http://ironic.internal:6385")
-        ironic = ironic_client.IronicClient.from_conf()
-        self.assertIsInstance(ironic.client.http_client.session.session, http.Session)
+        self.config(group="ironic", tls_min_version="1.3")
+        self.config(group="valence", url="http://valence.example:8181")
+        self.config(group="valence", tls_ciphers="ECDHE+AESGCM")
+        sessions = {
+            "ironic": ironic_client.IronicClient.from_conf().client.http_client.session,
+            "valence": valence_client.ValenceClient.from_conf().session,
+            "default": valence_client.ValenceClient("http://v.example").session,
+        }
+        for name, session in sessions.items():
+            self.assertIsInstance(session.session, http.Session, name)
+            # keystoneauth owns it: it closes it when it is closed.
+            self.assertIs(session.session, session._session, name)
+            for scheme in ("http://", "https://"):
+                adapter = session.session.get_adapter(f"{scheme}host")
+                # TCP keep-alive (keystoneauth's LP#1323862).
+                self.assertIsInstance(adapter, ks_session.TCPKeepAliveAdapter, name)
+        adapter = sessions["ironic"].session.get_adapter("https://host")
+        self.assertEqual("1.3", adapter.tls_min_version)
+        adapter = sessions["valence"].session.get_adapter("https://host")
+        self.assertEqual("ECDHE+AESGCM", adapter.tls_ciphers)

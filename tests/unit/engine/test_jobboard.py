@@ -1,4 +1,5 @@
 import threading
+import types
 
 import fixtures
 
@@ -146,6 +147,26 @@ class TestIdleWait(base.TestCase):
         waiting.join(30)
         self.assertFalse(waiting.is_alive())
         self.assertTrue(c.stopping)
+
+    def test_posting_a_job_wakes_this_engines_conductor(self):
+        posted = []
+        board = types.SimpleNamespace(
+            board=types.SimpleNamespace(
+                post=lambda name, book, details: (
+                    posted.append(name)
+                    or types.SimpleNamespace(name=name, uuid="job-1")
+                )
+            ),
+            conductor=types.SimpleNamespace(wake=lambda: posted.append("woken")),
+        )
+        saved = types.SimpleNamespace(
+            kind="create",
+            instance_uuid="i",
+            book=None,
+            flow_detail=types.SimpleNamespace(uuid="flow-1"),
+        )
+        jobboard.JobBoard.post(board, saved)
+        self.assertEqual(["create-i", "woken"], posted)
 
 
 class TestQuietBoardFailures(base.TestCase):

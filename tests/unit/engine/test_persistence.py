@@ -140,6 +140,11 @@ class TestFlowStoreSaves(base.DbTestCase):
         atom.state = "SUCCESS"
         atom.results = {"a": 1}
         self.assertIs(atom, connection.update_atom_details(atom))
+        # A flow save leaves the saved atoms as their own saves left them.
+        atom.state = "FAILURE"
+        saved.flow_detail.state = "RUNNING"
+        connection.update_flow_details(saved.flow_detail)
+        atom.state = "SUCCESS"
         book = stock(self.store).get_logbook(saved.book.uuid)
         flow_detail = next(iter(book))
         self.assertEqual("RUNNING", flow_detail.state)
