@@ -1,6 +1,7 @@
 """mogan-valence-engine: the engine's RPC service."""
 
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -41,6 +42,21 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         pass  # not glibc: nothing to tune
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what start-up made out of the garbage collector's full passes.
+
+    A started engine holds some 200,000 objects of its own and of its
+    libraries (modules, configuration, SQLAlchemy's and taskflow's
+    metadata, RPC) that live as long as it does. Python's oldest-generation
+    collection walks all of them each time it runs: about 0.12 s of CPU,
+    every few dozen operations (``make bench-engine-cost``). Frozen, they
+    are no longer walked; what the engine allocates from then on is
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve_metrics(host: str, port: int) -> None:
     """Serve /metrics on host:port (nothing when port is 0), instances by
     state included.
@@ -76,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as e:
         print(f"mogan-valence-engine: {e}", file=sys.stderr)
         return 1
+    _freeze_startup_objects()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
