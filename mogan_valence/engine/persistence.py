@@ -163,18 +163,26 @@ class _Backend(impl_sqlalchemy.SQLAlchemyBackend):
 
 
 class _Storage(tf_storage.Storage):
-    """taskflow's storage of a running flow, saving task progress only
-    with the task's state.
+    """taskflow's storage of a running flow, saving a task once: when it
+    ends.
 
-    NOTE: taskflow saves a task's progress on its own, twice a task (0.0 as
-    it starts, 1.0 as it ends), each time right after the state change it
-    goes with: half of a flow's saves. Progress is kept in the atom's
-    metadata in memory instead, and a task's start and end set it before
-    their state is saved, so that what is saved after each step is what
-    taskflow saves. A task that reports progress on the way
-    (``update_progress``; none of ours does) would have it saved with its
-    next state only, and a resumed flow runs an interrupted task again
-    whatever progress was saved.
+    NOTE: taskflow saves a task four times: RUNNING as it starts, its
+    progress (0.0) right after, its result (SUCCESS or FAILURE) as it ends,
+    and its progress (1.0) right after. Here:
+
+    - progress is kept in the atom's metadata in memory, set before the
+      state it goes with is saved. A task that reports progress on the way
+      (``update_progress``; none of ours does) has it saved with its next
+      state;
+    - RUNNING is kept in memory: the row keeps the state the task had
+      before it started (PENDING, or what a retry reset it to) until the
+      task ends. A resumed flow runs a task left RUNNING again, and a
+      PENDING one whose predecessors all ended: in a flow run one task at
+      a time (the engine's), the same task, the one that was interrupted.
+      Retries and reverts (REVERTING) are saved as they start, as taskflow
+      saves them: a resumed flow reverts again what was being reverted.
+
+    What is saved when each task ends is what taskflow saves then.
     """
 
     _STARTS = (tf_states.RUNNING, tf_states.REVERTING)
@@ -199,6 +207,12 @@ class _Storage(tf_storage.Storage):
     def set_atom_state(self, atom_name, state):
         if state in self._STARTS:
             self._keep_progress(atom_name, 0.0)
+        if state == tf_states.RUNNING:
+            with self.lock.write_lock():
+                atom, _ = self._atomdetail_by_name(atom_name)
+                if isinstance(atom, tf_models.TaskDetail):
+                    atom.state = state
+                    return
         super().set_atom_state(atom_name, state)
 
     def save(self, atom_name, result, state=tf_states.SUCCESS):
