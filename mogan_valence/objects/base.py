@@ -1,6 +1,7 @@
 """Base classes for mogan-valence versioned objects."""
 
 from oslo_versionedobjects import base as ovo_base
+import sqlalchemy as sa
 
 from mogan_valence.db import models
 
@@ -19,10 +20,14 @@ class MoganObject(ovo_base.VersionedObject):
         return {k: getattr(self, k) for k in self.fields if self.obj_attr_is_set(k)}
 
     @staticmethod
-    def _from_db_object(context, obj: "MoganObject", row: models.Base) -> "MoganObject":
-        """Copy a row into ``obj``: every DB-backed field, then reset changes."""
+    def _from_db_object(
+        context, obj: "MoganObject", row: models.Base | sa.Row
+    ) -> "MoganObject":
+        """Copy a row (a model's, or a plain one) into ``obj``: every
+        DB-backed field, then reset changes."""
+        columns = row._fields if isinstance(row, sa.Row) else row.__table__.columns
         for name in obj.fields:
-            if name in obj.obj_extra_fields or name not in row.__table__.columns:
+            if name in obj.obj_extra_fields or name not in columns:
                 continue
             setattr(obj, name, getattr(row, name))
         obj._context = context
