@@ -233,12 +233,7 @@ class FlowRunner:
         observer: notifications.FlowObserver | None = None,
     ) -> bool:
         """Run the flow; False if it was suspended (``stopping``)."""
-        engine = persistence.load_engine(
-            flow,
-            saved,
-            self.flows.backend,
-            store=saved.meta["store"] if saved.flow_detail.state is None else None,
-        )
+        engine = persistence.load_engine(flow, saved, self.flows.backend)
         timer.attach(engine)
         if observer is not None:
             observer.attach(engine)

@@ -72,8 +72,8 @@ class _Connection(impl_sqlalchemy.Connection):
       field of the saved detail onto the row's, so what is written is the
       same;
     - a flow save updates the flow's row and inserts the atoms the row does
-      not have yet (taskflow's storage adds atoms to a flow only that way);
-      the others were saved when they changed.
+      not have yet, all in one statement (taskflow's storage adds atoms to
+      a flow only that way); the others were saved when they changed.
 
     A flow is saved by one engine at a time (its host, or the holder of
     its job's claim), which is what makes the read-merge-write unneeded.
@@ -96,6 +96,7 @@ class _Connection(impl_sqlalchemy.Connection):
         self._atom_uuids = sa.select(atoms.c.uuid).where(
             atoms.c.parent_uuid == sa.bindparam("parent_uuid")
         )
+        self._insert_atoms = atoms.insert()
 
     def _values(self, detail) -> dict:
         values = detail.to_dict()
@@ -131,9 +132,18 @@ class _Connection(impl_sqlalchemy.Connection):
                     self._atom_uuids, {"parent_uuid": flow_detail.uuid}
                 ).scalars()
             )
-            for atom_detail in flow_detail:
-                if atom_detail.uuid not in saved:
-                    self._insert_atom_details(conn, atom_detail, flow_detail.uuid)
+            # One INSERT for all of them, as taskflow writes each.
+            rows = [
+                {
+                    **atom_detail.to_dict(),
+                    "parent_uuid": flow_detail.uuid,
+                    "atom_type": tf_models.atom_detail_type(atom_detail),
+                }
+                for atom_detail in flow_detail
+                if atom_detail.uuid not in saved
+            ]
+            if rows:
+                conn.execute(self._insert_atoms, rows)
 
         return self._update("flow", flow_detail, self._update_flow, add_new_atoms)
 
@@ -237,12 +247,23 @@ class _Engine(tf_engine.SerialActionEngine):
         )
 
 
-def load_engine(flow, saved: SavedFlow, backend, store: dict | None = None):
-    """A taskflow engine running ``flow`` from its saved state; ``store``
-    (the flow's arguments) is injected into a flow that never started."""
+def load_engine(flow, saved: SavedFlow, backend):
+    """A taskflow engine running ``flow`` from its saved state, given the
+    flow's arguments: the store its metadata keeps.
+
+    NOTE: taskflow saves injected arguments as an atom of their own (a flow
+    save, then an atom save), though ``FlowStore.new`` saved them in the
+    flow's metadata already: they are injected from there, in memory, each
+    time the flow is loaded. A flow saved by an earlier release has that
+    atom, and keeps using it.
+    """
     engine = _Engine(flow, saved.flow_detail, backend, {})
-    if store:
-        engine.storage.inject(store)
+    store = saved.meta.get("store")
+    injected = any(
+        atom.name == tf_storage.Storage.injector_name for atom in saved.flow_detail
+    )
+    if store and not injected:
+        engine.storage.inject(store, transient=True)
     return engine
 
 

@@ -5,6 +5,7 @@ import threading
 import sqlalchemy as sa
 from taskflow import engines as tf_engines
 from taskflow import exceptions as tf_exc
+from taskflow import storage as tf_storage
 from taskflow import task as tf_task
 from taskflow.patterns import linear_flow
 from taskflow.persistence import models as tf_models
@@ -60,6 +61,9 @@ class Look(tf_task.Task):
                     self.seen.append((book.uuid, atom.state, atom.meta.get("progress")))
 
 
+INJECTOR = tf_storage.Storage.injector_name
+
+
 def stock(store: persistence.FlowStore):
     """taskflow's own connection on the same database."""
     return impl_sqlalchemy.Connection(store.backend, threading.Lock())
@@ -87,12 +91,10 @@ class TestFlowStoreSaves(base.DbTestCase):
     def run_flow(self, ours: bool, *tasks):
         """Run tasks in a flow of the store's, through the store's engine
         and connection, or through taskflow's own."""
-        saved = self.store.new(persistence.CREATE, "inst-1")
+        saved = self.store.new(persistence.CREATE, "inst-1", store={"given": "x"})
         flow = linear_flow.Flow("f").add(*tasks)
         if ours:
-            engine = persistence.load_engine(
-                flow, saved, self.store.backend, store={"given": "x"}
-            )
+            engine = persistence.load_engine(flow, saved, self.store.backend)
         else:
             engine = tf_engines.load(
                 flow,
@@ -116,6 +118,9 @@ class TestFlowStoreSaves(base.DbTestCase):
             theirs = self.run_flow(False, *tasks)
             got = atoms(stock(self.store).get_logbook(ours.book.uuid))
             want = atoms(stock(self.store).get_logbook(theirs.book.uuid))
+            # taskflow saves the injected store as an atom; ours is kept in
+            # the flow's metadata only.
+            self.assertEqual({"given": "x"}, want.pop(INJECTOR)["results"])
             self.assertEqual(want, got)
             flow_states = {
                 stock(self.store).get_flow_details(saved.flow_detail.uuid).state
@@ -128,6 +133,27 @@ class TestFlowStoreSaves(base.DbTestCase):
         self.assertEqual(1.0, got["produce"]["meta"]["progress"])
         self.assertEqual("reverted", got["produce"]["revert_results"])
         self.assertEqual("cannot use x", got["fail"]["failure"]["exception_str"])
+
+    def test_a_flow_saved_with_its_injected_atom_keeps_using_it(self):
+        # As an earlier release saved it: taskflow's own inject.
+        saved = self.store.new(persistence.CREATE, "inst-1", store={"given": "meta"})
+        tf_engines.load(
+            linear_flow.Flow("f").add(Produce("produce")),
+            flow_detail=saved.flow_detail,
+            book=saved.book,
+            backend=impl_sqlalchemy.SQLAlchemyBackend(
+                {}, engine=self.store.backend.engine
+            ),
+            store={"given": "atom"},
+            engine="serial",
+        )
+        book = stock(self.store).get_logbook(saved.book.uuid)
+        resumed = persistence.SavedFlow(book, next(iter(book)))
+        engine = persistence.load_engine(
+            linear_flow.Flow("f").add(Produce("produce")), resumed, self.store.backend
+        )
+        engine.run()
+        self.assertEqual("atom", engine.storage.get("produce")["made"])
 
     def test_a_flow_save_adds_new_atoms_once_and_leaves_saved_ones(self):
         saved = self.store.new(persistence.CREATE, "inst-1")
@@ -204,7 +230,7 @@ class TestFlowStoreSaves(base.DbTestCase):
 
         store = self.store
         saved = store.new(persistence.CREATE, "inst-1")
-        persistence.load_engine(flow(), saved, store.backend, store={}).run()
+        persistence.load_engine(flow(), saved, store.backend).run()
         self.assertEqual(["one", "two", "three"], ran)
         del ran[:]
         self.assertEqual(
@@ -229,8 +255,8 @@ class TestFlowStoreSaves(base.DbTestCase):
         theirs = len(updates)
         del updates[:]
         self.run_flow(True, Produce("produce"))
-        # The injected store, then SUCCESS; taskflow's own saves write
-        # RUNNING and the progress apart, and rewrite every atom with the
-        # flow's state.
-        self.assertEqual(2, len(updates))
+        # SUCCESS; taskflow's own saves write the injected store, RUNNING
+        # and the progress apart, and rewrite every atom with the flow's
+        # state.
+        self.assertEqual(1, len(updates))
         self.assertGreater(theirs, len(updates))
