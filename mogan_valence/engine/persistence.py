@@ -346,9 +346,11 @@ class FlowStore:
 
         NOTE: taskflow saves the injector atom of a new flow before the
         values it injects; a flow killed in between cannot be loaded again
-        ('NoneType' object has no attribute 'keys'). Nothing of it ran: its
-        atom details go (one statement, so a kill leaves it either way) and
-        it starts over from the store its metadata keeps.
+        ('NoneType' object has no attribute 'keys'). Flows of an earlier
+        release have that atom (``load_engine`` no longer saves one).
+        Nothing of the flow ran: its atom details go (one statement, so a
+        kill leaves it either way) and it starts over from the store its
+        metadata keeps.
         """
         tables = self.backend.get_connection()._tables
         with self.backend.engine.begin() as conn:
