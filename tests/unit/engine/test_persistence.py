@@ -88,6 +88,20 @@ class TestFlowStoreSaves(base.DbTestCase):
         super().setUp()
         self.store = persistence.FlowStore("host-a")
 
+    def taskflows_engine(self, flow, saved, store):
+        """taskflow's own serial engine and SQL backend on the store's
+        database; it saves ``store`` as taskflow's injector atom."""
+        return tf_engines.load(
+            flow,
+            flow_detail=saved.flow_detail,
+            book=saved.book,
+            backend=impl_sqlalchemy.SQLAlchemyBackend(
+                {}, engine=self.store.backend.engine
+            ),
+            store=store,
+            engine="serial",
+        )
+
     def run_flow(self, ours: bool, *tasks):
         """Run tasks in a flow of the store's, through the store's engine
         and connection, or through taskflow's own."""
@@ -96,16 +110,7 @@ class TestFlowStoreSaves(base.DbTestCase):
         if ours:
             engine = persistence.load_engine(flow, saved, self.store.backend)
         else:
-            engine = tf_engines.load(
-                flow,
-                flow_detail=saved.flow_detail,
-                book=saved.book,
-                backend=impl_sqlalchemy.SQLAlchemyBackend(
-                    {}, engine=self.store.backend.engine
-                ),
-                store={"given": "x"},
-                engine="serial",
-            )
+            engine = self.taskflows_engine(flow, saved, {"given": "x"})
         try:
             engine.run()
         except ValueError:
@@ -137,15 +142,8 @@ class TestFlowStoreSaves(base.DbTestCase):
     def test_a_flow_saved_with_its_injected_atom_keeps_using_it(self):
         # As an earlier release saved it: taskflow's own inject.
         saved = self.store.new(persistence.CREATE, "inst-1", store={"given": "meta"})
-        tf_engines.load(
-            linear_flow.Flow("f").add(Produce("produce")),
-            flow_detail=saved.flow_detail,
-            book=saved.book,
-            backend=impl_sqlalchemy.SQLAlchemyBackend(
-                {}, engine=self.store.backend.engine
-            ),
-            store={"given": "atom"},
-            engine="serial",
+        self.taskflows_engine(
+            linear_flow.Flow("f").add(Produce("produce")), saved, {"given": "atom"}
         )
         book = stock(self.store).get_logbook(saved.book.uuid)
         resumed = persistence.SavedFlow(book, next(iter(book)))
