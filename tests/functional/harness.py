@@ -128,7 +128,11 @@ class EngineProcess:
                     f"{self.work_dir}/engine.log"
                 )
             try:
-                api.list_flavors(ctx)
+                # Asked of this engine: with a jobboard, a request on the
+                # shared topic is answered by whichever engine is up first.
+                api.client.prepare(server=self.host, timeout=2).call(
+                    ctx, "list_flavors"
+                )
                 return
             except Exception:  # noqa: BLE001  (not listening yet)
                 if time.monotonic() > deadline:
