@@ -198,11 +198,13 @@ class _Storage(tf_storage.Storage):
     _STARTS = (tf_states.RUNNING, tf_states.REVERTING)
     _ENDS = (tf_states.SUCCESS, tf_states.REVERTED)
 
-    def _keep_progress(self, atom_name, progress, details=None) -> None:
+    def _keep_progress(self, atom_name, progress, details=None, state=None) -> bool:
+        """Set a task's progress (and ``state``) in memory only; False when
+        the atom is no task (nothing is set)."""
         with self.lock.write_lock():
             atom, _ = self._atomdetail_by_name(atom_name)
             if not isinstance(atom, tf_models.TaskDetail):
-                return
+                return False
             meta = dict(atom.meta)
             meta[tf_storage.META_PROGRESS] = progress
             if details is not None:
@@ -210,19 +212,20 @@ class _Storage(tf_storage.Storage):
                     {"at_progress": progress, "details": details} if details else None
                 )
             atom.meta = meta
+            if state is not None:
+                atom.state = state
+            return True
 
     def set_task_progress(self, task_name, progress, details=None):
         self._keep_progress(task_name, progress, details)
 
     def set_atom_state(self, atom_name, state):
-        if state in self._STARTS:
-            self._keep_progress(atom_name, 0.0)
         if state == tf_states.RUNNING:
-            with self.lock.write_lock():
-                atom, _ = self._atomdetail_by_name(atom_name)
-                if isinstance(atom, tf_models.TaskDetail):
-                    atom.state = state
-                    return
+            # A task's RUNNING is saved with its end (see above).
+            if self._keep_progress(atom_name, 0.0, state=state):
+                return
+        elif state in self._STARTS:
+            self._keep_progress(atom_name, 0.0)
         super().set_atom_state(atom_name, state)
 
     def save(self, atom_name, result, state=tf_states.SUCCESS):
